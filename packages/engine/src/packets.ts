@@ -1,0 +1,62 @@
+/**
+ * What flows between pins. Packets are immutable once sent: a fan-out hands the same object to
+ * every consumer, so a node that wants to change a buffer copies it first.
+ */
+export type Packet =
+  | AudioPacket
+  | OpusPacket
+  | VideoPacket
+  | EncodedVideoPacket
+  | TextPacket
+  | JsonPacket
+  | BinaryPacket;
+
+/** Interleaved float PCM, nominally 20 ms per packet. */
+export interface AudioPacket {
+  type: 'audio';
+  sampleRate: number;
+  channels: number;
+  samples: Float32Array;
+  /** Presentation time of the first sample, microseconds from stream start. */
+  ptsUs: number;
+}
+
+export interface OpusPacket {
+  type: 'opus';
+  data: Uint8Array;
+  ptsUs: number;
+  durationUs: number;
+}
+
+/** RGBA8, row-major, `width * 4` bytes per row, straight (not premultiplied) alpha. */
+export interface VideoPacket {
+  type: 'video';
+  width: number;
+  height: number;
+  data: Uint8Array;
+  ptsUs: number;
+}
+
+export interface EncodedVideoPacket {
+  type: 'encoded_video';
+  codec: string;
+  data: Uint8Array;
+  keyframe: boolean;
+  ptsUs: number;
+}
+
+export interface TextPacket {
+  type: 'text';
+  text: string;
+}
+
+export interface JsonPacket {
+  type: 'json';
+  value: unknown;
+}
+
+export interface BinaryPacket {
+  type: 'binary';
+  data: Uint8Array;
+  contentType?: string;
+}
