@@ -1,0 +1,25 @@
+import { gainNode } from './nodes/audio/gain';
+import { mixerNode } from './nodes/audio/mixer';
+import { silenceNode } from './nodes/audio/silence';
+import { sineNode } from './nodes/audio/sine';
+import { passthroughNode } from './nodes/core/passthrough';
+import { sinkNode } from './nodes/core/sink';
+import { inputNode, outputNode } from './nodes/io/io-nodes';
+import { colorbarsNode } from './nodes/video/colorbars';
+import { NodeRegistry } from './registry';
+
+/** The engine's own node kinds, with StreamKit's names as aliases. */
+export function createDefaultRegistry(): NodeRegistry {
+  return new NodeRegistry()
+    .register(sineNode)
+    .register(silenceNode)
+    .register(gainNode)
+    .register(mixerNode)
+    .register(passthroughNode)
+    .register(sinkNode)
+    .register(colorbarsNode)
+    .register(inputNode)
+    .register(outputNode)
+    .alias('streamkit::http_input', 'io::input')
+    .alias('streamkit::http_output', 'io::output');
+}
