@@ -505,6 +505,7 @@ export class Engine {
         health: (status, reason) => this.#post(() => this.#health(rec, status, reason)),
         stats: (values) => this.#mergeStats(rec, values),
         viewData: (data, cause) => this.#viewData(rec, data, cause),
+        countersChanged: () => this.#markStats(rec),
       },
     );
     rec.runtime = runtime;

@@ -19,6 +19,8 @@ export interface RuntimeHooks<P> {
   health(status: 'running' | 'degraded' | 'recovering', reason: string | undefined): void;
   stats(values: Readonly<Record<string, number>>): void;
   viewData(data: unknown, cause: ViewDataCause): void;
+  /** Packet counters moved (cheap: the engine only schedules a coalesced stats flush). */
+  countersChanged(): void;
 }
 
 /**
@@ -188,6 +190,7 @@ export class NodeRuntime<P> {
       if (packet !== undefined) {
         this.#rr = idx + 1;
         this.#counters.packets_in++;
+        this.hooks.countersChanged();
         if (entry[1].finished) this.#checkPinClosed(entry[0]);
         return { type: 'packet', pin: entry[0], packet };
       }
@@ -224,6 +227,7 @@ export class NodeRuntime<P> {
     const list = this.#outputs.get(pin);
     if (!list || list.length === 0) return;
     this.#counters.packets_out++;
+    this.hooks.countersChanged();
     for (const ch of list) {
       for (;;) {
         if (this.#stop.signal.stopped) return;
