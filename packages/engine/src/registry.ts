@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { PinSpec, Result } from '@patchbay/protocol';
+import type { KindCatalog, KindEntry, PinSpec, Result } from '@patchbay/protocol';
 import type { NodeDefinition, NodePins } from './node-api';
 
 /** What `GET /api/v1/nodes` lists for one kind. */
@@ -18,7 +18,7 @@ export interface NodeKindInfo {
 export type AnyNodeDefinition = NodeDefinition<any>;
 
 /** Kind → definition, with aliases (StreamKit names) resolved to the canonical kind. */
-export class NodeRegistry {
+export class NodeRegistry implements KindCatalog {
   readonly #defs = new Map<string, AnyNodeDefinition>();
   readonly #aliases = new Map<string, string>();
 
@@ -40,6 +40,16 @@ export class NodeRegistry {
 
   get(kind: string): AnyNodeDefinition | undefined {
     return this.#defs.get(this.canonical(kind));
+  }
+
+  /** The `KindCatalog` view YAML import and validation use. */
+  lookup(kind: string): KindEntry | undefined {
+    const def = this.get(kind);
+    if (!def) return undefined;
+    return {
+      pins: (params) => def.pins(params),
+      parseParams: (raw) => this.parseParams(def, raw),
+    };
   }
 
   kinds(): string[] {

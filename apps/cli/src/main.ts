@@ -1,0 +1,182 @@
+import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { createDefaultRegistry, describeStates, runOneshot } from '@patchbay/engine';
+import type { OneshotIO } from '@patchbay/engine';
+import { describeState, importPipelineYaml } from '@patchbay/protocol';
+import type { Pipeline, Problem } from '@patchbay/protocol';
+import { nodeClock } from './node-host';
+
+/** Exit codes: 0 success, 1 the run or the pipeline failed, 2 usage or file errors. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+const USAGE = `usage:
+  patchbay run <file.yml> [--input NAME=FILE …] [--output FILE] [--quiet]
+  patchbay validate <file.yml>
+  patchbay export <sessionId> [--server URL]`;
+
+export interface CliStreams {
+  stdout: Writable;
+  stderr: Writable;
+}
+
+/** Runs one CLI command; resolves with the exit code. */
+export async function main(argv: string[], streams: CliStreams = process): Promise<number> {
+  const say = (line: string) => streams.stderr.write(`${line}\n`);
+  const [command, ...rest] = argv;
+  const parsed = parseArgs(rest);
+  if (!parsed.ok) {
+    say(`patchbay: ${parsed.error}\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const args = parsed.value;
+  switch (command) {
+    case 'run':
+      return run(args, streams, say);
+    case 'validate':
+      return validate(args, streams, say);
+    case 'export':
+      return exportSession(args, streams, say);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      streams.stdout.write(`${USAGE}\n`);
+      return command === undefined ? EXIT.usage : EXIT.ok;
+    default:
+      say(`patchbay: unknown command "${command}"\n${USAGE}`);
+      return EXIT.usage;
+  }
+}
+
+interface Args {
+  positional: string[];
+  inputs: Map<string, string>;
+  output: string | undefined;
+  server: string | undefined;
+  quiet: boolean;
+}
+
+function parseArgs(argv: string[]): { ok: true; value: Args } | { ok: false; error: string } {
+  const args: Args = { positional: [], inputs: new Map(), output: undefined, server: undefined, quiet: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const next = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    try {
+      if (a === '--input' || a.startsWith('--input=')) {
+        const v = a.includes('=') && a.startsWith('--input=') ? a.slice('--input='.length) : next();
+        const eq = v.indexOf('=');
+        if (eq <= 0) return { ok: false, error: `--input takes NAME=FILE, got "${v}"` };
+        args.inputs.set(v.slice(0, eq), v.slice(eq + 1));
+      } else if (a === '--output' || a === '-o') args.output = next();
+      else if (a.startsWith('--output=')) args.output = a.slice('--output='.length);
+      else if (a === '--server') args.server = next();
+      else if (a.startsWith('--server=')) args.server = a.slice('--server='.length);
+      else if (a === '--quiet' || a === '-q') args.quiet = true;
+      else if (a.startsWith('-') && a !== '-') return { ok: false, error: `unknown option ${a}` };
+      else args.positional.push(a);
+    } catch (e) {
+      return { ok: false, error: (e as Error).message };
+    }
+  }
+  return { ok: true, value: args };
+}
+
+function formatProblem(p: Problem): string {
+  return p.node && !p.message.includes(p.node) ? `node ${p.node}: ${p.message} [${p.code}]` : `${p.message} [${p.code}]`;
+}
+
+function loadPipeline(file: string | undefined, say: (l: string) => void): Pipeline | number {
+  if (!file) {
+    say(`patchbay: missing <file.yml>\n${USAGE}`);
+    return EXIT.usage;
+  }
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    say(`patchbay: no such file: ${file}`);
+    return EXIT.usage;
+  }
+  const result = importPipelineYaml(readFileSync(file, 'utf8'), createDefaultRegistry());
+  if (!result.ok) {
+    say(`patchbay: ${file}: ${result.error.length} problem${result.error.length === 1 ? '' : 's'}`);
+    for (const p of result.error) say(`  ${formatProblem(p)}`);
+    return EXIT.failed;
+  }
+  return result.value;
+}
+
+async function validate(args: Args, streams: CliStreams, say: (l: string) => void): Promise<number> {
+  const pipeline = loadPipeline(args.positional[0], say);
+  if (typeof pipeline === 'number') return pipeline;
+  const n = Object.keys(pipeline.nodes).length;
+  const c = Object.keys(pipeline.connections).length;
+  streams.stdout.write(`${args.positional[0]}: ok (${n} nodes, ${c} connections)\n`);
+  return EXIT.ok;
+}
+
+async function run(args: Args, streams: CliStreams, say: (l: string) => void): Promise<number> {
+  const pipeline = loadPipeline(args.positional[0], say);
+  if (typeof pipeline === 'number') return pipeline;
+  for (const [name, file] of args.inputs) {
+    if (!existsSync(file)) {
+      say(`patchbay: --input ${name}: no such file: ${file}`);
+      return EXIT.usage;
+    }
+  }
+  const out: Writable = args.output ? createWriteStream(args.output) : streams.stdout;
+  const io: OneshotIO = {
+    input: (name) => {
+      const file = args.inputs.get(name);
+      return file ? (createReadStream(file) as AsyncIterable<Uint8Array>) : undefined;
+    },
+    write: (chunk) =>
+      out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve())),
+  };
+  const started = performance.now();
+  const result = await runOneshot(pipeline, {
+    registry: createDefaultRegistry(),
+    clock: nodeClock(),
+    io,
+    onState: (node, state) => {
+      if (!args.quiet && (state.status === 'failed' || state.status === 'stopped')) {
+        say(`patchbay: ${node} ${describeState(state)}`);
+      }
+    },
+  });
+  if (args.output) await new Promise<void>((resolve) => (out as ReturnType<typeof createWriteStream>).end(resolve));
+  const ms = Math.round(performance.now() - started);
+  if (!result.ok) {
+    say(`patchbay: run failed after ${ms} ms`);
+    for (const p of result.problems) say(`  ${formatProblem(p)}`);
+    if (result.failed.length > 0 && args.output) say(`  the output in ${args.output} is truncated`);
+    return EXIT.failed;
+  }
+  if (!args.quiet) say(`patchbay: done in ${ms} ms (${describeStates(result.states).length} nodes)`);
+  return EXIT.ok;
+}
+
+async function exportSession(args: Args, streams: CliStreams, say: (l: string) => void): Promise<number> {
+  const id = args.positional[0];
+  if (!id) {
+    say(`patchbay: missing <sessionId>\n${USAGE}`);
+    return EXIT.usage;
+  }
+  const server = (args.server ?? process.env.PATCHBAY_SERVER ?? 'http://localhost:4700').replace(/\/+$/, '');
+  const url = `${server}/api/v1/sessions/${encodeURIComponent(id)}/pipeline?format=yaml`;
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    say(`patchbay: cannot reach ${server}: ${(e as Error).message}`);
+    return EXIT.failed;
+  }
+  const body = await response.text();
+  if (!response.ok) {
+    say(`patchbay: ${url}: HTTP ${response.status} ${body.slice(0, 500)}`);
+    return EXIT.failed;
+  }
+  streams.stdout.write(body);
+  return EXIT.ok;
+}
