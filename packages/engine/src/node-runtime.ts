@@ -117,6 +117,7 @@ export class NodeRuntime<P> {
     }
     const first = port.channels.size === 0;
     port.channels.add(channel);
+    this.#flat = undefined;
     this.#closedPins.delete(pin);
     this.#attachedEver = true;
     channel.onActivity = () => this.#onChannelActivity(pin, channel);
@@ -128,6 +129,7 @@ export class NodeRuntime<P> {
   detachInput(pin: string, channel: Channel): void {
     const port = this.#inputs.get(pin);
     if (!port || !port.channels.delete(channel)) return;
+    this.#flat = undefined;
     channel.detach();
     if (port.channels.size === 0) {
       this.#inputs.delete(pin);
@@ -177,15 +179,23 @@ export class NodeRuntime<P> {
     }
   }
 
+  /** Every (pin, channel) pair, flattened once per topology change for the round-robin. */
+  #flat: Array<[string, Channel]> | undefined;
+
+  #channels(): Array<[string, Channel]> {
+    if (!this.#flat) {
+      this.#flat = [];
+      for (const p of this.#inputs.values()) for (const c of p.channels) this.#flat.push([p.pin, c]);
+    }
+    return this.#flat;
+  }
+
   #nextPacket(): InputEvent | undefined {
-    const ports = [...this.#inputs.values()];
-    const channels: Array<[string, Channel]> = [];
-    for (const p of ports) for (const c of p.channels) channels.push([p.pin, c]);
+    const channels = this.#channels();
     const n = channels.length;
     for (let k = 0; k < n; k++) {
       const idx = (this.#rr + k) % n;
-      const entry = channels[idx];
-      if (!entry) continue;
+      const entry = channels[idx]!;
       const packet = entry[1].take();
       if (packet !== undefined) {
         this.#rr = idx + 1;
