@@ -664,3 +664,83 @@ describe('E16 links', () => {
     expect(consumed).toEqual({ lossy: 2, lossless: 10 });
   });
 });
+
+describe('S4/S5 view data stamps', () => {
+  const A = '11111111-1111-4111-8111-111111111111';
+  const B = '22222222-2222-4222-8222-222222222222';
+
+  function viewDataEngine() {
+    const { registry } = createTestRegistry();
+    registry.register(
+      defineNode({
+        kind: 'test::layout',
+        description: 'publishes view data on every tune and on every input pin change',
+        params: z.object({ x: z.number().default(0) }),
+        pins: () => ({ inputs: [{ name: 'in_', type: 'any', family: true }], outputs: [] }),
+        create: () => ({
+          async run(ctx) {
+            ctx.onTune((p) => ctx.viewData({ x: p.x }, 'edit'));
+            for (let ev = await ctx.recv(); ev; ev = await ctx.recv()) {
+              if (ev.type === 'pin_added' || ev.type === 'pin_removed') ctx.viewData({ pins: ctx.connectedInputs() }, 'layout');
+            }
+          },
+        }),
+      }),
+    );
+    const engine = new Engine({ registry, clock: new ManualClock() });
+    const views: Array<Extract<EngineEvent, { type: 'node_view_data' }>> = [];
+    engine.subscribe((e) => e.type === 'node_view_data' && views.push(e));
+    return { engine, views };
+  }
+
+  it('[S4] view data carries the last applied revision of each sender (a version vector)', async () => {
+    const { engine, views } = viewDataEngine();
+    await engine.addNode('c', 'test::layout');
+    await settle();
+    await engine.tune('c', { x: 1 }, { sender: A, rev: 1 });
+    await engine.tune('c', { x: 2 }, { sender: B, rev: 1 });
+    await engine.tune('c', { x: 3 }, { sender: A, rev: 2 });
+    // An out-of-order older stamp never moves an entry back.
+    await engine.tune('c', { x: 4 }, { sender: A, rev: 1 });
+    expect(views.map((v) => v.stamp)).toEqual([
+      { vector: { [A]: 1 }, cause: 'edit' },
+      { vector: { [A]: 1, [B]: 1 }, cause: 'edit' },
+      { vector: { [A]: 2, [B]: 1 }, cause: 'edit' },
+      { vector: { [A]: 2, [B]: 1 }, cause: 'edit' },
+    ]);
+  });
+
+  it('[S4] an edit without a stamp never inherits an old one', async () => {
+    const { engine, views } = viewDataEngine();
+    await engine.addNode('c', 'test::layout');
+    await settle();
+    await engine.tune('c', { x: 1 });
+    await engine.tune('c', { x: 2 }, { sender: A, rev: 5 });
+    await engine.tune('c', { x: 3 });
+    expect(views.map((v) => v.stamp.vector)).toEqual([{}, { [A]: 5 }, { [A]: 5 }]);
+    expect(views[2]!.data).toEqual({ x: 3 });
+  });
+
+  it('[S4] tunes queued while creating are stamped in order when replayed', async () => {
+    const { engine } = viewDataEngine();
+    await engine.addNode('c', 'test::layout');
+    await engine.tune('c', { x: 1 }, { sender: A, rev: 1 });
+    await engine.tune('c', { x: 2 }, { sender: A, rev: 2 });
+    await settle();
+    expect(engine.snapshot().nodes[0]!.vector).toEqual({ [A]: 2 });
+  });
+
+  it('[S5] a layout change from an input pin appearing or going is marked so no client drops it', async () => {
+    const { engine, views } = viewDataEngine();
+    await engine.addNode('src', 'test::source', { instant: true });
+    await engine.addNode('c', 'test::layout');
+    await settle();
+    await engine.tune('c', { x: 1 }, { sender: A, rev: 3 });
+    await engine.connect({ node: 'src' }, { node: 'c' });
+    await settle();
+    await engine.disconnect({ node: 'src', pin: 'out' }, { node: 'c', pin: 'in_0' });
+    await settle();
+    const layout = views.filter((v) => v.stamp.cause === 'layout');
+    expect(layout.map((v) => v.data)).toEqual([{ pins: ['in_0'] }, { pins: [] }]);
+  });
+});

@@ -1,5 +1,6 @@
 import {
   GraphOpSchema,
+  applyEditStamp,
   canTransition,
   connectionId,
   describeState,
@@ -11,6 +12,7 @@ import {
   ok,
   pinTypesCompatible,
   problem,
+  stampViewData,
 } from '@patchbay/protocol';
 import type {
   Connection,
@@ -25,11 +27,14 @@ import type {
   PipelineMode,
   Problem,
   Result,
+  VersionVector,
+  ViewDataCause,
+  ViewStamp,
 } from '@patchbay/protocol';
 import { Channel, DEFAULT_CHANNEL_CAPACITY } from './channel';
 import type { Clock, Logger, MetricsSink } from './host';
 import { nullMetrics, silentLogger } from './host';
-import type { EngineServices, NodeInstance, NodePins, ViewDataCause } from './node-api';
+import type { EngineServices, NodeInstance, NodePins } from './node-api';
 import { isSource } from './node-api';
 import { NodeRuntime } from './node-runtime';
 import type { AnyNodeDefinition, NodeRegistry } from './registry';
@@ -45,19 +50,12 @@ export const NODE_STATE_GAUGE = 'patchbay_node_state';
 export const ILLEGAL_TRANSITIONS_COUNTER = 'patchbay_illegal_transitions_total';
 export const PACKETS_DROPPED_COUNTER = 'patchbay_packets_dropped_total';
 
-export type VersionVector = Readonly<Record<string, number>>;
-
 /** What subscribers see. State events are never dropped or reordered (E12). */
 export type EngineEvent =
   | { type: 'node_state'; node: string; kind: string; state: NodeState }
   | { type: 'node_removed'; node: string }
   | { type: 'node_stats'; node: string; stats: Readonly<Record<string, number>> }
-  | {
-      type: 'node_view_data';
-      node: string;
-      data: unknown;
-      stamp: { vector: VersionVector; cause: ViewDataCause };
-    }
+  | { type: 'node_view_data'; node: string; data: unknown; stamp: ViewStamp }
   | { type: 'connection_added'; connection: Connection }
   | { type: 'connection_removed'; connection: Connection; reason: string };
 
@@ -118,7 +116,7 @@ interface NodeRecord {
   /** E8: tunes that arrived before the node was realized, replayed in order. */
   pendingTunes: Array<{ params: Record<string, unknown>; stamp: EditStamp | undefined }>;
   /** S4: the highest applied revision of each sender. */
-  vector: Record<string, number>;
+  vector: VersionVector;
   stats: Record<string, number>;
   statsDirty: boolean;
   /** Next member index per input family prefix. */
@@ -254,7 +252,7 @@ export class Engine {
         params: r.params,
         pins: r.pins,
         stats: { ...r.stats },
-        vector: { ...r.vector },
+        vector: r.vector,
       })),
       connections: [...this.#connections.values()].map((c) => ({
         ...c.connection,
@@ -820,7 +818,7 @@ export class Engine {
     if (!merged.ok) return; // validated when queued; params of other tunes cannot make it invalid
     rec.params = merged.value;
     // S4: record the sender's revision; an unstamped edit leaves the vector as it is.
-    if (stamp) rec.vector[stamp.sender] = Math.max(rec.vector[stamp.sender] ?? 0, stamp.rev);
+    rec.vector = applyEditStamp(rec.vector, stamp);
     const runtime = rec.runtime;
     if (!runtime || isTerminal(rec.state.status)) return;
     try {
@@ -873,7 +871,7 @@ export class Engine {
   #viewData(rec: NodeRecord, data: unknown, cause: ViewDataCause): void {
     if (this.#nodes.get(rec.id) !== rec) return;
     // S4: the vector as of now; S5: layout-caused data is marked so no client suppresses it.
-    this.#emit({ type: 'node_view_data', node: rec.id, data, stamp: { vector: { ...rec.vector }, cause } });
+    this.#emit({ type: 'node_view_data', node: rec.id, data, stamp: stampViewData(rec.vector, cause) });
   }
 
   // ---------------------------------------------------------------- lifecycle bookkeeping

@@ -1,5 +1,5 @@
 export { Engine, STATS_FLUSH_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS, NODE_STATE_GAUGE, ILLEGAL_TRANSITIONS_COUNTER, PACKETS_DROPPED_COUNTER } from './engine';
-export type { EngineEvent, EngineOptions, EnginePolicy, NodeSnapshot, OpResult, VersionVector } from './engine';
+export type { EngineEvent, EngineOptions, EnginePolicy, NodeSnapshot, OpResult } from './engine';
 export { runOneshot, pipelineOps, describeStates } from './oneshot';
 export type { OneshotOptions, OneshotResult } from './oneshot';
 export { NodeRegistry } from './registry';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { PinSpec, PipelineMode, StopReason } from '@patchbay/protocol';
+import type { PinSpec, PipelineMode, StopReason, ViewDataCause } from '@patchbay/protocol';
 import type { Clock, Logger } from './host';
 import type { Packet } from './packets';
 
@@ -46,7 +46,7 @@ export type InputEvent =
   | { type: 'pin_closed'; pin: string };
 
 /** View data stamping (S4/S5): `edit` data carries the version vector; `layout` is never suppressed. */
-export type ViewDataCause = 'edit' | 'layout';
+export type { ViewDataCause };
 
 export interface RunContext<P> {
   readonly nodeId: string;
