@@ -186,3 +186,12 @@ export {
   ClientStamper,
 } from './stamping';
 export type { VersionVector, ViewStamp } from './stamping';
+export {
+  importPipelineYaml,
+  exportPipelineYaml,
+  validatePipeline,
+  stripTransient,
+  STREAMKIT_KIND_ALIASES,
+  YAML_MAX_NESTING,
+} from './yaml';
+export type { KindCatalog, KindEntry, KindPins } from './catalog';
