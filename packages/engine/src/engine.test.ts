@@ -440,7 +440,8 @@ describe('E13 one-hot state gauge', () => {
           case 2: {
             const pending = t.creations.filter((c) => c.id === id);
             const c = pending[pending.length - 1];
-            if (c) (rand(3) === 0 ? c.gate.reject(new Error('x')) : c.gate.resolve());
+            if (c && rand(3) === 0) c.gate.reject(new Error('x'));
+            else c?.gate.resolve();
             break;
           }
           case 3:
