@@ -14,8 +14,14 @@ export interface OneshotOptions extends Omit<EngineOptions, 'mode'> {
 
 /** How a oneshot run ended: every node's final state, and which failed. */
 export type OneshotResult =
-  | { ok: true; states: Record<string, NodeState> }
-  | { ok: false; states: Record<string, NodeState>; failed: Array<{ node: string; reason: string }>; problems: Problem[] };
+  | { ok: true; states: Record<string, NodeState>; stats: Record<string, Readonly<Record<string, number>>> }
+  | {
+      ok: false;
+      states: Record<string, NodeState>;
+      stats: Record<string, Readonly<Record<string, number>>>;
+      failed: Array<{ node: string; reason: string }>;
+      problems: Problem[];
+    };
 
 /** The graph ops that build a pipeline: every add, then every connect (E15 batch). */
 export function pipelineOps(p: Pipeline): GraphOpInput[] {
@@ -36,6 +42,7 @@ export async function runOneshot(pipeline: Pipeline, options: OneshotOptions): P
   const services = { ...options.services, ...(options.io ? { [ONESHOT_IO_SERVICE]: options.io } : {}) };
   const engine = new Engine({ ...options, mode: 'oneshot', services });
   const states: Record<string, NodeState> = {};
+  const stats: Record<string, Readonly<Record<string, number>>> = {};
   const failed: Array<{ node: string; reason: string }> = [];
   let resolveDone!: () => void;
   const done = new Promise<void>((r) => (resolveDone = r));
@@ -52,9 +59,10 @@ export async function runOneshot(pipeline: Pipeline, options: OneshotOptions): P
   });
   try {
     const applied = await engine.applyBatch(pipelineOps(pipeline));
-    if (!applied.ok) return { ok: false, states, failed: [], problems: applied.error };
+    if (!applied.ok) return { ok: false, states, stats, failed: [], problems: applied.error };
     check();
     await done;
+    for (const n of engine.snapshot().nodes) stats[n.id] = n.stats;
   } finally {
     off();
     await engine.shutdown();
@@ -63,11 +71,12 @@ export async function runOneshot(pipeline: Pipeline, options: OneshotOptions): P
     return {
       ok: false,
       states,
+      stats,
       failed,
       problems: failed.map((f) => ({ code: 'run_failed', message: `node ${f.node} failed: ${f.reason}`, node: f.node })),
     };
   }
-  return { ok: true, states };
+  return { ok: true, states, stats };
 }
 
 /** One line per node for logs and CLI output: `id: stopped{completed}`. */
