@@ -1,0 +1,614 @@
+// The compositor's pixel kernels, compiled to WebAssembly SIMD by scripts/build-kernel.mjs.
+//
+// Pixels are RGBA8 in linear memory (little-endian: R is the low byte of an i32). Sources and
+// the output are premultiplied while compositing; the host premultiplies sources on ingest
+// (`premultiply`) and straightens the output (`unpremultiply`) only when the background is not
+// opaque, because an opaque background keeps every output alpha at 255.
+//
+// The host owns the memory layout (its arena allocator hands out the addresses passed here):
+// this module allocates nothing. Buffers the kernels read in 16- or 8-byte groups carry 16
+// bytes of padding, so a group that runs past a row (or the buffer) reads harmless bytes and
+// writes back what it read (its lanes carry weight 0, and a blend with weight 0 is exact).
+//
+// Fixed point: interpolation weights are Q15 (0..32767 = 0..1) through `q15mulr_sat_s`, which
+// rounds; layer weights k are 0..256 (256 = 1) through 16-bit multiplies whose products stay
+// below 2^16. Values stay below 256, so no lane overflows.
+// The geometry maths mirrors kernels/geometry.ts and kernels/ts-kernel.ts; keep them in step.
+
+/** Full layer weight. */
+const K_ONE: i32 = 256;
+/** Row spans reach this far (px) past a layer's edges: coverage ends at ½ px; the rest is slack. */
+const SPAN_SLACK: f64 = 1;
+
+/** First free byte after the module's static data: where the host's arena starts. */
+export function heapBase(): usize {
+  return __heap_base;
+}
+
+// Helpers the compiler inlines into the kernels (static methods: `@inline` on a class member
+// keeps the file valid TypeScript for editors and formatters).
+class Px {
+  /** round(c·a / 255), exactly. */
+  @inline static premul1(c: u32, a: u32): u32 {
+    const t = c * a + 128;
+    return (t + (t >>> 8)) >>> 8;
+  }
+
+  /** round(c·255 / a), clamped. */
+  @inline static unpremul1(c: u32, a: u32): u32 {
+    const v = (c * 255 + (a >>> 1)) / a;
+    return v > 255 ? 255 : v;
+  }
+
+  /**
+   * Premultiplied "over" of two pixels held as i16x8 (4 channels each) with per-pixel weight
+   * k (0..256, broadcast over the pixel's lanes): d' = s·k + d·(1 − alpha(s·k)). Products stay
+   * below 2^16, so plain 16-bit multiplies (read as unsigned) are exact.
+   */
+  @inline static blend2(s: v128, d: v128, k: v128): v128 {
+    const c128 = i16x8.splat(128);
+    const sk = i16x8.shr_u(i16x8.add(i16x8.mul(s, k), c128), 8);
+    return Px.over2(sk, d);
+  }
+
+  /** `blend2` at full weight. */
+  @inline static over2(s: v128, d: v128): v128 {
+    const a = v128.shuffle<i16>(s, s, 3, 3, 3, 3, 7, 7, 7, 7);
+    // 1 - a/255 as 256 - a - a/128 (0..256): exact enough that an opaque destination stays 255.
+    const inv = i16x8.sub(i16x8.splat(256), i16x8.add(a, i16x8.shr_u(a, 7)));
+    return i16x8.add(s, i16x8.shr_u(i16x8.add(i16x8.mul(d, inv), i16x8.splat(128)), 8));
+  }
+
+  /** Blends 4 premultiplied pixels `s` (u8x16) onto `dst` with per-pixel weights `k` (i32x4, 0..256). */
+  @inline static blend4(dst: usize, s: v128, k: v128): void {
+    const d = v128.load(dst);
+    const kn = i16x8.narrow_i32x4_s(k, k);
+    const k01 = v128.shuffle<i16>(kn, kn, 0, 0, 0, 0, 1, 1, 1, 1);
+    const k23 = v128.shuffle<i16>(kn, kn, 2, 2, 2, 2, 3, 3, 3, 3);
+    const lo = Px.blend2(i16x8.extend_low_i8x16_u(s), i16x8.extend_low_i8x16_u(d), k01);
+    const hi = Px.blend2(i16x8.extend_high_i8x16_u(s), i16x8.extend_high_i8x16_u(d), k23);
+    v128.store(dst, i8x16.narrow_i16x8_u(lo, hi));
+  }
+
+  /** Draws 4 pixels with the alpha 0 / 255 fast paths: nothing to do, or a plain store. */
+  @inline static put4(dst: usize, s: v128, k: v128): void {
+    const amask = i32x4.splat(0xff000000);
+    const a = v128.and(s, amask);
+    if (!v128.any_true(a)) return;
+    if (i32x4.all_true(v128.and(i32x4.eq(a, amask), i32x4.eq(k, i32x4.splat(K_ONE))))) {
+      v128.store(dst, s);
+      return;
+    }
+    Px.blend4(dst, s, k);
+  }
+
+  /**
+   * `put4` for samples still in i16 form (two pixels per vector), weights already broadcast per
+   * pixel: saves the narrow/extend round trip; `full` = weight 256 everywhere.
+   */
+  @inline static put4h(dst: usize, s01: v128, s23: v128, k01: v128, k23: v128, full: bool): void {
+    const s = i8x16.narrow_i16x8_u(s01, s23);
+    const amask = i32x4.splat(0xff000000);
+    const a = v128.and(s, amask);
+    if (!v128.any_true(a)) return;
+    if (full && i32x4.all_true(i32x4.eq(a, amask))) {
+      v128.store(dst, s);
+      return;
+    }
+    const d = v128.load(dst);
+    const dl = i16x8.extend_low_i8x16_u(d);
+    const dh = i16x8.extend_high_i8x16_u(d);
+    if (full) v128.store(dst, i8x16.narrow_i16x8_u(Px.over2(s01, dl), Px.over2(s23, dh)));
+    else v128.store(dst, i8x16.narrow_i16x8_u(Px.blend2(s01, dl, k01), Px.blend2(s23, dh, k23)));
+  }
+
+  /** Weights for a group of 4 pixels of which only the first `left` are real. */
+  @inline static tailWeights(k: v128, left: i32): v128 {
+    return v128.and(k, i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(left)));
+  }
+
+  /**
+   * Vertical half of a bilinear sample: taps [0, 1] of row 0 at r0 and of row 1 at r1, blended
+   * by wy (Q15, splatted) into [left, right] (i16x8).
+   */
+  @inline static vlerp(r0: usize, r1: usize, wy: v128): v128 {
+    let q = v128.load64_zero(r0);
+    q = v128.load64_lane(r1, q, 1);
+    const lo = i16x8.extend_low_i8x16_u(q);
+    return i16x8.add(lo, i16x8.q15mulr_sat_s(i16x8.sub(i16x8.extend_high_i8x16_u(q), lo), wy));
+  }
+
+  /** Horizontal half for two pixels at once: a = [aL, aR], b = [bL, bR] → [a, b] by wx = [wa ×4, wb ×4]. */
+  @inline static hlerp(a: v128, b: v128, wx: v128): v128 {
+    const left = v128.shuffle<i64>(a, b, 0, 2);
+    const right = v128.shuffle<i64>(a, b, 1, 3);
+    return i16x8.add(left, i16x8.q15mulr_sat_s(i16x8.sub(right, left), wx));
+  }
+
+  /**
+   * The pixels of row `py` where an affine layer may have nonzero coverage (affineRowSpan in
+   * geometry.ts), packed as start | end << 16.
+   */
+  @inline static rowSpan(
+    x0: i32,
+    x1: i32,
+    ax: f64,
+    lxRow: f64,
+    dw: f64,
+    ay: f64,
+    lyRow: f64,
+    dh: f64,
+  ): i32 {
+    let lo = x0;
+    let hi = x1;
+    const ua = -SPAN_SLACK - lxRow;
+    const ub = dw + SPAN_SLACK - lxRow;
+    if (Math.abs(ax) < 1e-12) {
+      if (!(ua < 0 && ub > 0)) hi = lo;
+    } else {
+      let t0 = ua / ax;
+      let t1 = ub / ax;
+      if (t0 > t1) {
+        const t = t0;
+        t0 = t1;
+        t1 = t;
+      }
+      lo = max(lo, <i32>Math.floor(t0) - 1);
+      hi = min(hi, <i32>Math.ceil(t1) + 1);
+    }
+    const va = -SPAN_SLACK - lyRow;
+    const vb = dh + SPAN_SLACK - lyRow;
+    if (Math.abs(ay) < 1e-12) {
+      if (!(va < 0 && vb > 0)) hi = lo;
+    } else {
+      let t0 = va / ay;
+      let t1 = vb / ay;
+      if (t0 > t1) {
+        const t = t0;
+        t0 = t1;
+        t1 = t;
+      }
+      lo = max(lo, <i32>Math.floor(t0) - 1);
+      hi = min(hi, <i32>Math.ceil(t1) + 1);
+    }
+    if (hi < lo) hi = lo;
+    return lo | (hi << 16);
+  }
+
+  /**
+   * The part of [xs, xe) where 1.5 <= lx <= dw − 1.5 and likewise ly: full coverage with a pixel
+   * to spare for rounding (affineRowInterior in geometry.ts); packed, 0 when empty.
+   */
+  @inline static rowSpanInner(
+    xs: i32,
+    xe: i32,
+    ax: f64,
+    lxRow: f64,
+    dw: f64,
+    ay: f64,
+    lyRow: f64,
+    dh: f64,
+  ): i32 {
+    let lo: f64 = <f64>xs;
+    let hi: f64 = <f64>xe;
+    if (Math.abs(ax) > 1e-12) {
+      let t0 = (1.5 - lxRow) / ax;
+      let t1 = (dw - 1.5 - lxRow) / ax;
+      if (t0 > t1) {
+        const t = t0;
+        t0 = t1;
+        t1 = t;
+      }
+      lo = max(lo, Math.ceil(t0));
+      hi = min(hi, Math.floor(t1));
+    } else if (!(lxRow >= 1.5 && lxRow <= dw - 1.5)) return 0;
+    if (Math.abs(ay) > 1e-12) {
+      let t0 = (1.5 - lyRow) / ay;
+      let t1 = (dh - 1.5 - lyRow) / ay;
+      if (t0 > t1) {
+        const t = t0;
+        t0 = t1;
+        t1 = t;
+      }
+      lo = max(lo, Math.ceil(t0));
+      hi = min(hi, Math.floor(t1));
+    } else if (!(lyRow >= 1.5 && lyRow <= dh - 1.5)) return 0;
+    if (hi <= lo) return 0;
+    return (<i32>lo) | ((<i32>hi) << 16);
+  }
+
+  /** 16.16 fixed point, rounded as floor(v·65536 + ½) (the TypeScript kernel does the same). */
+  @inline static fix(v: f64): i32 {
+    return <i32>Math.floor(v * 65536.0 + 0.5);
+  }
+}
+
+/** Premultiplies `pixels` RGBA8 pixels in place; returns 1 when every pixel is opaque. */
+export function premultiply(ptr: usize, pixels: i32): i32 {
+  const amask = i32x4.splat(0xff000000);
+  const alphaLanes = i16x8(0, 0, 0, -1, 0, 0, 0, -1);
+  const c128 = i16x8.splat(128);
+  let opaque: i32 = 1;
+  let i: i32 = 0;
+  for (; i + 4 <= pixels; i += 4) {
+    const p = ptr + ((<usize>i) << 2);
+    const v = v128.load(p);
+    if (i32x4.all_true(i32x4.eq(v128.and(v, amask), amask))) continue;
+    opaque = 0;
+    const lo = i16x8.extend_low_i8x16_u(v);
+    const hi = i16x8.extend_high_i8x16_u(v);
+    const al = v128.shuffle<i16>(lo, lo, 3, 3, 3, 3, 7, 7, 7, 7);
+    const ah = v128.shuffle<i16>(hi, hi, 3, 3, 3, 3, 7, 7, 7, 7);
+    // round(c * a / 255) exactly: t = c*a + 128; (t + (t >> 8)) >> 8, all below 2^16.
+    let tl = i16x8.add(i16x8.mul(lo, al), c128);
+    tl = i16x8.shr_u(i16x8.add(tl, i16x8.shr_u(tl, 8)), 8);
+    let th = i16x8.add(i16x8.mul(hi, ah), c128);
+    th = i16x8.shr_u(i16x8.add(th, i16x8.shr_u(th, 8)), 8);
+    tl = v128.bitselect(lo, tl, alphaLanes);
+    th = v128.bitselect(hi, th, alphaLanes);
+    v128.store(p, i8x16.narrow_i16x8_u(tl, th));
+  }
+  for (; i < pixels; i++) {
+    const p = ptr + ((<usize>i) << 2);
+    const v = load<u32>(p);
+    const a = v >>> 24;
+    if (a == 255) continue;
+    opaque = 0;
+    store<u32>(
+      p,
+      Px.premul1(v & 255, a) |
+        (Px.premul1((v >>> 8) & 255, a) << 8) |
+        (Px.premul1((v >>> 16) & 255, a) << 16) |
+        (a << 24),
+    );
+  }
+  return opaque;
+}
+
+/** Fills `pixels` pixels with one premultiplied colour. */
+export function fill(ptr: usize, pixels: i32, rgba: u32): void {
+  const v = i32x4.splat(rgba);
+  let i: i32 = 0;
+  for (; i + 4 <= pixels; i += 4) v128.store(ptr + ((<usize>i) << 2), v);
+  for (; i < pixels; i++) store<u32>(ptr + ((<usize>i) << 2), rgba);
+}
+
+/** Straightens premultiplied pixels in place (only needed under a translucent background). */
+export function unpremultiply(ptr: usize, pixels: i32): void {
+  for (let i: i32 = 0; i < pixels; i++) {
+    const p = ptr + ((<usize>i) << 2);
+    const v = load<u32>(p);
+    const a = v >>> 24;
+    if (a == 255) continue;
+    if (a == 0) {
+      store<u32>(p, 0);
+      continue;
+    }
+    store<u32>(
+      p,
+      Px.unpremul1(v & 255, a) |
+        (Px.unpremul1((v >>> 8) & 255, a) << 8) |
+        (Px.unpremul1((v >>> 16) & 255, a) << 16) |
+        (a << 24),
+    );
+  }
+}
+
+/**
+ * The unscaled case: `rows` rows of `width` pixels from `src` onto `out`. An opaque source at
+ * full weight is a row copy.
+ */
+export function copyRows(
+  out: usize,
+  outStride: i32,
+  src: usize,
+  srcStride: i32,
+  width: i32,
+  rows: i32,
+  k: i32,
+  opaque: i32,
+): void {
+  if (opaque != 0 && k == K_ONE) {
+    for (let r: i32 = 0; r < rows; r++) {
+      memory.copy(out + <usize>(r * outStride), src + <usize>(r * srcStride), <usize>(width << 2));
+    }
+    return;
+  }
+  const kv = i32x4.splat(k);
+  for (let r: i32 = 0; r < rows; r++) {
+    const d = out + <usize>(r * outStride);
+    const s = src + <usize>(r * srcStride);
+    let x: i32 = 0;
+    for (; x + 4 <= width; x += 4)
+      Px.put4(d + ((<usize>x) << 2), v128.load(s + ((<usize>x) << 2)), kv);
+    if (x < width)
+      Px.blend4(
+        d + ((<usize>x) << 2),
+        v128.load(s + ((<usize>x) << 2)),
+        Px.tailWeights(kv, width - x),
+      );
+  }
+}
+
+/**
+ * An unrotated, scaled layer through precomputed maps (one i32 per entry, padded to groups of 4):
+ * `colOff` byte offsets of tap 0 within a row, `colFrac` Q15 weights of tap 1; per row
+ * `rowOff0`/`rowOff1` byte offsets of the two source rows and `rowFrac`.
+ */
+export function axisBilinear(
+  out: usize,
+  outStride: i32,
+  x0: i32,
+  x1: i32,
+  y0: i32,
+  y1: i32,
+  src: usize,
+  colOff: usize,
+  colFrac: usize,
+  rowOff0: usize,
+  rowOff1: usize,
+  rowFrac: usize,
+  k: i32,
+): void {
+  const n = x1 - x0;
+  const kv = i32x4.splat(k);
+  const kh = i16x8.splat(<i16>k);
+  const fullK = k == K_ONE;
+  for (let y = y0; y < y1; y++) {
+    const r = (<usize>(y - y0)) << 2;
+    const s0 = src + <usize>load<i32>(rowOff0 + r);
+    const s1 = src + <usize>load<i32>(rowOff1 + r);
+    const fy = i16x8.splat(<i16>load<i32>(rowFrac + r));
+    const row = out + <usize>(y * outStride) + ((<usize>x0) << 2);
+    for (let c: i32 = 0; c < n; c += 4) {
+      const co = v128.load(colOff + ((<usize>c) << 2));
+      const cf = v128.load(colFrac + ((<usize>c) << 2));
+      const fn = i16x8.narrow_i32x4_s(cf, cf);
+      const o0 = <usize>i32x4.extract_lane(co, 0);
+      const o1 = <usize>i32x4.extract_lane(co, 1);
+      const o2 = <usize>i32x4.extract_lane(co, 2);
+      const o3 = <usize>i32x4.extract_lane(co, 3);
+      const v0 = Px.vlerp(s0 + o0, s1 + o0, fy);
+      const v1 = Px.vlerp(s0 + o1, s1 + o1, fy);
+      const v2 = Px.vlerp(s0 + o2, s1 + o2, fy);
+      const v3 = Px.vlerp(s0 + o3, s1 + o3, fy);
+      const s01 = Px.hlerp(v0, v1, v128.shuffle<i16>(fn, fn, 0, 0, 0, 0, 1, 1, 1, 1));
+      const s23 = Px.hlerp(v2, v3, v128.shuffle<i16>(fn, fn, 2, 2, 2, 2, 3, 3, 3, 3));
+      const dst = row + ((<usize>c) << 2);
+      if (c + 4 <= n) Px.put4h(dst, s01, s23, kh, kh, fullK);
+      else Px.blend4(dst, i8x16.narrow_i16x8_u(s01, s23), Px.tailWeights(kv, n - c));
+    }
+  }
+}
+
+/** Nearest-neighbour twin of `axisBilinear` (`rowOff0` and `colOff` only). */
+export function axisNearest(
+  out: usize,
+  outStride: i32,
+  x0: i32,
+  x1: i32,
+  y0: i32,
+  y1: i32,
+  src: usize,
+  colOff: usize,
+  rowOff0: usize,
+  k: i32,
+): void {
+  const n = x1 - x0;
+  const kv = i32x4.splat(k);
+  for (let y = y0; y < y1; y++) {
+    const s0 = src + <usize>load<i32>(rowOff0 + ((<usize>(y - y0)) << 2));
+    const row = out + <usize>(y * outStride) + ((<usize>x0) << 2);
+    for (let c: i32 = 0; c < n; c += 4) {
+      const co = v128.load(colOff + ((<usize>c) << 2));
+      let s = v128.load32_zero(s0 + <usize>i32x4.extract_lane(co, 0));
+      s = v128.load32_lane(s0 + <usize>i32x4.extract_lane(co, 1), s, 1);
+      s = v128.load32_lane(s0 + <usize>i32x4.extract_lane(co, 2), s, 2);
+      s = v128.load32_lane(s0 + <usize>i32x4.extract_lane(co, 3), s, 3);
+      const dst = row + ((<usize>c) << 2);
+      if (c + 4 <= n) Px.put4(dst, s, kv);
+      else Px.blend4(dst, s, Px.tailWeights(kv, n - c));
+    }
+  }
+}
+
+/**
+ * A rotated and/or circle-masked layer: for each output pixel of its bounding box, the inverse
+ * affine map gives layer-local coordinates (for the antialiased edge or circle) and source
+ * coordinates (for the sample). Coefficients as in kernels/geometry.ts; `nearest` != 0 picks
+ * nearest-neighbour sampling.
+ *
+ * Coordinates step in 16.16 fixed point from each row's first pixel (as the TypeScript kernel
+ * does), because float lanes need min/max and float-to-int conversions that cost several
+ * instructions each on x64; the integer forms are single instructions.
+ */
+export function affine(
+  out: usize,
+  outW: i32,
+  x0: i32,
+  y0: i32,
+  x1: i32,
+  y1: i32,
+  src: usize,
+  srcW: i32,
+  srcH: i32,
+  ax: f64,
+  bx: f64,
+  cx: f64,
+  ay: f64,
+  by: f64,
+  cy: f64,
+  sxx: f64,
+  sxy: f64,
+  sx0: f64,
+  syx: f64,
+  syy: f64,
+  sy0: f64,
+  dw: f64,
+  dh: f64,
+  circle: i32,
+  opacity: f64,
+  nearest: i32,
+): void {
+  const k8 = <i32>Math.floor(opacity * <f64>K_ONE + 0.5);
+  const dlx = Px.fix(ax);
+  const dly = Px.fix(ay);
+  const dsx = Px.fix(sxx);
+  const dsy = Px.fix(syx);
+  const stepLx = i32x4(0, dlx, dlx * 2, dlx * 3);
+  const stepLy = i32x4(0, dly, dly * 2, dly * 3);
+  const stepSx = i32x4(0, dsx, dsx * 2, dsx * 3);
+  const stepSy = i32x4(0, dsy, dsy * 2, dsy * 3);
+  const groupLx = i32x4.splat(dlx * 4);
+  const groupLy = i32x4.splat(dly * 4);
+  const groupSx = i32x4.splat(dsx * 4);
+  const groupSy = i32x4.splat(dsy * 4);
+  const dwF = i32x4.splat(Px.fix(dw));
+  const dhF = i32x4.splat(Px.fix(dh));
+  const halfF = i32x4.splat(32768);
+  const oneF = i32x4.splat(65536);
+  const zeroI = i32x4.splat(0);
+  const kv = i32x4.splat(k8);
+  const kh = i16x8.splat(<i16>k8);
+  const fullK = k8 == K_ONE;
+  const iota = i32x4(0, 1, 2, 3);
+  // Circle coverage stays in float (it needs a square root); pmin/pmax are single instructions.
+  const hw = dw / 2;
+  const hh = dh / 2;
+  const toPx = f32x4.splat(1.0 / 65536.0);
+  const vhw = f32x4.splat(<f32>hw);
+  const vhh = f32x4.splat(<f32>hh);
+  const vihw = f32x4.splat(<f32>(1 / hw));
+  const vihh = f32x4.splat(<f32>(1 / hh));
+  const half = f32x4.splat(0.5);
+  const one = f32x4.splat(1);
+  const two = f32x4.splat(2);
+  const zero = f32x4.splat(0);
+  const kscale = f32x4.splat(<f32>k8);
+  const maxXF = i32x4.splat((srcW - 1) << 16);
+  const maxYF = i32x4.splat((srcH - 1) << 16);
+  const maxIX = i32x4.splat(srcW - 1);
+  const maxIY = i32x4.splat(srcH - 1);
+  const lowMask = i32x4.splat(0xffff);
+  const stride = i32x4.splat(srcW << 2);
+  const base = i32x4.splat(<i32>src);
+  // Bilinear taps sit at pixel centres: sample from s − ½.
+  const tapShift: f64 = nearest != 0 ? 0 : 0.5;
+  for (let py = y0; py < y1; py++) {
+    const fpy = <f64>py;
+    const lxRow = bx * fpy + cx;
+    const lyRow = by * fpy + cy;
+    const span = Px.rowSpan(x0, x1, ax, lxRow, dw, ay, lyRow, dh);
+    const xs = span & 0xffff;
+    const xe = span >>> 16;
+    if (xs >= xe) continue;
+    const fxs = <f64>xs;
+    let lx = i32x4.add(i32x4.splat(Px.fix(ax * fxs + lxRow)), stepLx);
+    let ly = i32x4.add(i32x4.splat(Px.fix(ay * fxs + lyRow)), stepLy);
+    let sx = i32x4.add(i32x4.splat(Px.fix(sxx * fxs + sxy * fpy + sx0 - tapShift)), stepSx);
+    let sy = i32x4.add(i32x4.splat(Px.fix(syx * fxs + syy * fpy + sy0 - tapShift)), stepSy);
+    const lanesEnd = i32x4.splat(xe);
+    // Pixels whose coverage is certainly full (a pixel inside the edges' half-pixel band) skip
+    // the coverage maths.
+    const inner = circle != 0 ? 0 : Px.rowSpanInner(xs, xe, ax, lxRow, dw, ay, lyRow, dh);
+    const is = inner & 0xffff;
+    const ie = inner >>> 16;
+    const row = out + <usize>(py * outW) * 4;
+    for (let x = xs; x < xe; x += 4) {
+      const clx = lx;
+      const cly = ly;
+      const csx = sx;
+      const csy = sy;
+      lx = i32x4.add(lx, groupLx);
+      ly = i32x4.add(ly, groupLy);
+      sx = i32x4.add(sx, groupSx);
+      sy = i32x4.add(sy, groupSy);
+      let k: v128;
+      const interior = x >= is && x + 4 <= ie;
+      if (interior) {
+        k = kv;
+      } else if (circle != 0) {
+        // First-order distance to the ellipse: d = f / |∇f|, f = ex² + ey² − 1; coverage ½ − d.
+        const ex = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(clx), toPx), vhw), vihw);
+        const ey = f32x4.mul(f32x4.sub(f32x4.mul(f32x4.convert_i32x4_s(cly), toPx), vhh), vihh);
+        const gx = f32x4.mul(ex, vihw);
+        const gy = f32x4.mul(ey, vihh);
+        const f = f32x4.sub(f32x4.add(f32x4.mul(ex, ex), f32x4.mul(ey, ey)), one);
+        const grad = f32x4.mul(two, f32x4.sqrt(f32x4.add(f32x4.mul(gx, gx), f32x4.mul(gy, gy))));
+        let m = f32x4.sub(half, f32x4.div(f, grad));
+        m = f32x4.pmin(f32x4.pmax(m, zero), one);
+        k = i32x4.trunc_sat_f32x4_s(f32x4.add(f32x4.mul(m, kscale), half));
+      } else {
+        // Distance to the nearest edge + ½, clamped to [0, 1], times the layer weight.
+        let m = i32x4.min_s(
+          i32x4.min_s(clx, i32x4.sub(dwF, clx)),
+          i32x4.min_s(cly, i32x4.sub(dhF, cly)),
+        );
+        m = i32x4.max_s(i32x4.min_s(i32x4.add(m, halfF), oneF), zeroI);
+        k = i32x4.shr_s(i32x4.add(i32x4.mul(m, kv), halfF), 16);
+      }
+      if (!interior) {
+        k = v128.and(k, i32x4.lt_s(i32x4.add(i32x4.splat(x), iota), lanesEnd));
+        if (!v128.any_true(k)) continue;
+      }
+      const dst = row + ((<usize>x) << 2);
+      if (nearest != 0) {
+        const ix = i32x4.min_s(i32x4.max_s(i32x4.shr_s(csx, 16), zeroI), maxIX);
+        const iy = i32x4.min_s(i32x4.max_s(i32x4.shr_s(csy, 16), zeroI), maxIY);
+        const off = i32x4.add(i32x4.add(i32x4.mul(iy, stride), i32x4.shl(ix, 2)), base);
+        let s = v128.load32_zero(<usize>i32x4.extract_lane(off, 0));
+        s = v128.load32_lane(<usize>i32x4.extract_lane(off, 1), s, 1);
+        s = v128.load32_lane(<usize>i32x4.extract_lane(off, 2), s, 2);
+        s = v128.load32_lane(<usize>i32x4.extract_lane(off, 3), s, 3);
+        Px.put4(dst, s, k);
+        continue;
+      }
+      const fx = i32x4.min_s(i32x4.max_s(csx, zeroI), maxXF);
+      const fy = i32x4.min_s(i32x4.max_s(csy, zeroI), maxYF);
+      const ix = i32x4.shr_s(fx, 16);
+      const iy = i32x4.shr_s(fy, 16);
+      const wx = i32x4.shr_u(v128.and(fx, lowMask), 1);
+      const wy = i32x4.shr_u(v128.and(fy, lowMask), 1);
+      const iy1 = i32x4.min_s(i32x4.add(iy, i32x4.splat(1)), maxIY);
+      const off0 = i32x4.add(i32x4.add(i32x4.mul(iy, stride), i32x4.shl(ix, 2)), base);
+      const off1 = i32x4.add(off0, i32x4.mul(i32x4.sub(iy1, iy), stride));
+      const wxn = i16x8.narrow_i32x4_s(wx, wx);
+      const wyn = i16x8.narrow_i32x4_s(wy, wy);
+      const v0 = Px.vlerp(
+        <usize>i32x4.extract_lane(off0, 0),
+        <usize>i32x4.extract_lane(off1, 0),
+        v128.shuffle<i16>(wyn, wyn, 0, 0, 0, 0, 0, 0, 0, 0),
+      );
+      const v1 = Px.vlerp(
+        <usize>i32x4.extract_lane(off0, 1),
+        <usize>i32x4.extract_lane(off1, 1),
+        v128.shuffle<i16>(wyn, wyn, 1, 1, 1, 1, 1, 1, 1, 1),
+      );
+      const v2 = Px.vlerp(
+        <usize>i32x4.extract_lane(off0, 2),
+        <usize>i32x4.extract_lane(off1, 2),
+        v128.shuffle<i16>(wyn, wyn, 2, 2, 2, 2, 2, 2, 2, 2),
+      );
+      const v3 = Px.vlerp(
+        <usize>i32x4.extract_lane(off0, 3),
+        <usize>i32x4.extract_lane(off1, 3),
+        v128.shuffle<i16>(wyn, wyn, 3, 3, 3, 3, 3, 3, 3, 3),
+      );
+      const s01 = Px.hlerp(v0, v1, v128.shuffle<i16>(wxn, wxn, 0, 0, 0, 0, 1, 1, 1, 1));
+      const s23 = Px.hlerp(v2, v3, v128.shuffle<i16>(wxn, wxn, 2, 2, 2, 2, 3, 3, 3, 3));
+      if (interior) {
+        Px.put4h(dst, s01, s23, kh, kh, fullK);
+      } else {
+        const kn = i16x8.narrow_i32x4_s(k, k);
+        Px.put4h(
+          dst,
+          s01,
+          s23,
+          v128.shuffle<i16>(kn, kn, 0, 0, 0, 0, 1, 1, 1, 1),
+          v128.shuffle<i16>(kn, kn, 2, 2, 2, 2, 3, 3, 3, 3),
+          false,
+        );
+      }
+    }
+  }
+}

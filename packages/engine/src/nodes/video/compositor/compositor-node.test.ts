@@ -1,0 +1,278 @@
+import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { silentLogger } from '../../../host';
+import type { Clock } from '../../../host';
+import type {
+  CreateContext,
+  InputEvent,
+  RunContext,
+  StopSignal,
+  ViewDataCause,
+} from '../../../node-api';
+import type { Packet, VideoPacket } from '../../../packets';
+import { COMPOSITOR_KERNEL_SERVICE, compositorNode } from './compositor-node';
+import type { CompositorView } from './layout';
+import { CompositorParamsSchema } from './params';
+import type { CompositorParams } from './params';
+
+// A tiny stand-in for the engine: a scripted queue of input events (and tunes between them),
+// recording what the node sends, publishes and counts.
+
+type Step = InputEvent | { type: 'tune'; params: Record<string, unknown> };
+
+const neverStopped: StopSignal = {
+  stopped: false,
+  promise: new Promise(() => {}),
+  onStop: () => () => {},
+};
+const clock: Clock = {
+  now: () => 0,
+  setTimer: () => () => {},
+  yieldToHost: () => Promise.resolve(),
+};
+
+async function runNode(
+  rawParams: Record<string, unknown>,
+  steps: Step[],
+  options: { connected?: string[]; kernel?: 'ts' | 'wasm' } = {},
+) {
+  let params = CompositorParamsSchema.parse(rawParams);
+  const sent: VideoPacket[] = [];
+  const views: { view: CompositorView; cause: ViewDataCause }[] = [];
+  let stats: Record<string, number> = {};
+  const tuneListeners = new Set<
+    (p: CompositorParams, changed: Partial<CompositorParams>) => void
+  >();
+  const connected = new Set(options.connected ?? []);
+  const createCtx: CreateContext<CompositorParams> = {
+    nodeId: 'mix',
+    kind: compositorNode.kind,
+    params,
+    mode: 'oneshot',
+    logger: silentLogger,
+    clock,
+    services: { [COMPOSITOR_KERNEL_SERVICE]: options.kernel ?? 'wasm' },
+    signal: neverStopped,
+  };
+  const instance = await compositorNode.create(createCtx);
+  const queue = [...steps];
+  const ctx: RunContext<CompositorParams> = {
+    nodeId: 'mix',
+    mode: 'oneshot',
+    logger: silentLogger,
+    clock,
+    get params() {
+      return params;
+    },
+    signal: neverStopped,
+    connectedInputs: () => [...connected],
+    async recv() {
+      for (;;) {
+        const step = queue.shift();
+        if (!step) return null;
+        if (step.type === 'tune') {
+          params = CompositorParamsSchema.parse({ ...params, ...step.params });
+          for (const listener of tuneListeners)
+            listener(params, step.params as Partial<CompositorParams>);
+          continue;
+        }
+        if (step.type === 'pin_added') connected.add(step.pin);
+        if (step.type === 'pin_removed') connected.delete(step.pin);
+        return step;
+      }
+    },
+    async send(pin: string, packet: Packet) {
+      expect(pin).toBe('out');
+      expect(packet.type).toBe('video');
+      sent.push(packet as VideoPacket);
+    },
+    sleep: () => Promise.resolve(),
+    pace: () => Promise.resolve(),
+    setHealth: () => {},
+    stats(values) {
+      stats = { ...stats, ...values };
+    },
+    viewData(data, cause) {
+      views.push({ view: JSON.parse(JSON.stringify(data)) as CompositorView, cause });
+    },
+    onTune(listener) {
+      tuneListeners.add(listener);
+      return () => tuneListeners.delete(listener);
+    },
+  };
+  const reason = await instance.run(ctx);
+  await instance.dispose?.();
+  return { reason, sent, views, stats: () => stats };
+}
+
+function frame(
+  width: number,
+  height: number,
+  rgba: [number, number, number, number],
+  ptsUs = 0,
+): VideoPacket {
+  const data = new Uint8Array(width * height * 4);
+  for (let i = 0; i < data.length; i += 4) data.set(rgba, i);
+  return { type: 'video', width, height, data, ptsUs };
+}
+
+const packet = (pin: string, p: Packet): InputEvent => ({ type: 'packet', pin, packet: p });
+const pixel = (f: VideoPacket, x: number, y: number) => [
+  ...f.data.subarray((y * f.width + x) * 4, (y * f.width + x) * 4 + 4),
+];
+
+describe('video::compositor node', () => {
+  it('declares an in_ family of raw video and one raw video output; {} is valid params', () => {
+    const pins = compositorNode.pins(compositorNode.params.parse({}));
+    expect(pins.inputs).toEqual([
+      expect.objectContaining({ name: 'in_', type: 'raw_video', family: true }),
+    ]);
+    expect(pins.outputs).toEqual([{ name: 'out', type: 'raw_video' }]);
+    expect(() => z.toJSONSchema(compositorNode.params, { io: 'input' })).not.toThrow();
+  });
+
+  it.each(['wasm', 'ts'] as const)(
+    'emits one frame per primary-input frame, with the latest frame of the others (%s kernel)',
+    async (kernel) => {
+      const { reason, sent, stats } = await runNode(
+        {
+          width: 64,
+          height: 36,
+          layers: { in_1: { rect: { x: 32, y: 18, width: 32, height: 18 } } },
+        },
+        [
+          { type: 'pin_added', pin: 'in_0' },
+          { type: 'pin_added', pin: 'in_1' },
+          packet('in_0', frame(64, 36, [255, 0, 0, 255], 0)),
+          packet('in_1', frame(32, 18, [0, 255, 0, 255], 0)),
+          packet('in_1', frame(32, 18, [0, 0, 255, 255], 10_000)),
+          packet('in_0', frame(64, 36, [255, 0, 0, 255], 33_333)),
+          { type: 'pin_closed', pin: 'in_1' },
+          { type: 'pin_closed', pin: 'in_0' },
+        ],
+        { kernel },
+      );
+      expect(reason).toBe('input_closed');
+      expect(sent.map((f) => [f.width, f.height, f.ptsUs])).toEqual([
+        [64, 36, 0],
+        [64, 36, 33_333],
+      ]);
+      expect(pixel(sent[0]!, 40, 20)).toEqual([255, 0, 0, 255]);
+      // Only the latest in_1 frame (blue) is drawn; the green one was superseded before in_0's next frame.
+      expect(pixel(sent[1]!, 40, 20)).toEqual([0, 0, 255, 255]);
+      expect(pixel(sent[1]!, 10, 10)).toEqual([255, 0, 0, 255]);
+      expect(stats()).toMatchObject({
+        frames_in: 4,
+        frames_out: 2,
+        kernel_wasm: kernel === 'wasm' ? 1 : 0,
+      });
+      expect(stats().composite_us).toBeGreaterThanOrEqual(0);
+    },
+  );
+
+  it('sends a fresh buffer per frame (packets are immutable once sent)', async () => {
+    const { sent } = await runNode({ width: 8, height: 8 }, [
+      { type: 'pin_added', pin: 'in_0' },
+      packet('in_0', frame(8, 8, [1, 2, 3, 255])),
+      packet('in_0', frame(8, 8, [4, 5, 6, 255])),
+    ]);
+    expect(sent[0]!.data).not.toBe(sent[1]!.data);
+    expect(pixel(sent[0]!, 0, 0)).toEqual([1, 2, 3, 255]);
+    expect(pixel(sent[1]!, 0, 0)).toEqual([4, 5, 6, 255]);
+  });
+
+  it('when the primary input ends, the next input drives the output', async () => {
+    const { sent } = await runNode({ width: 8, height: 8 }, [
+      { type: 'pin_added', pin: 'in_0' },
+      { type: 'pin_added', pin: 'in_1' },
+      packet('in_1', frame(8, 8, [0, 255, 0, 255], 1)),
+      packet('in_0', frame(8, 8, [255, 0, 0, 255], 2)),
+      { type: 'pin_closed', pin: 'in_0' },
+      packet('in_1', frame(8, 8, [0, 255, 0, 255], 3)),
+    ]);
+    expect(sent.map((f) => f.ptsUs)).toEqual([2, 3]);
+  });
+
+  it('ignores packets that are not video, and counts them', async () => {
+    const { sent, stats } = await runNode({ width: 8, height: 8 }, [
+      { type: 'pin_added', pin: 'in_0' },
+      packet('in_0', { type: 'text', text: 'hi' }),
+      packet('in_0', frame(8, 8, [1, 2, 3, 255])),
+    ]);
+    expect(sent).toHaveLength(1);
+    expect(stats().ignored_packets).toBe(1);
+  });
+
+  it('[S5] publishes layout changes not caused by an edit with cause "layout": pins added and removed, resolution changes', async () => {
+    const { views } = await runNode({ width: 64, height: 36 }, [
+      { type: 'pin_added', pin: 'in_0' },
+      { type: 'pin_added', pin: 'in_1' },
+      packet('in_1', frame(32, 18, [0, 255, 0, 255])),
+      packet('in_1', frame(32, 18, [0, 255, 0, 255])),
+      packet('in_1', frame(16, 16, [0, 255, 0, 255])),
+      { type: 'pin_removed', pin: 'in_1' },
+    ]);
+    expect(
+      views.map((v) => [
+        v.cause,
+        v.view.layers.map((l) => `${l.pin}:${l.source.width}x${l.source.height}`).join(' '),
+      ]),
+    ).toEqual([
+      ['layout', ''],
+      ['layout', 'in_0:0x0'],
+      ['layout', 'in_0:0x0 in_1:0x0'],
+      ['layout', 'in_0:0x0 in_1:32x18'],
+      // The same resolution again publishes nothing; a new one does.
+      ['layout', 'in_0:0x0 in_1:16x16'],
+      ['layout', 'in_0:0x0'],
+    ]);
+  });
+
+  it('[S4] publishes with cause "edit" after a tune that changes the layout, and nothing for one that does not', async () => {
+    const { views } = await runNode(
+      { width: 64, height: 36 },
+      [
+        packet('in_0', frame(64, 36, [255, 0, 0, 255])),
+        {
+          type: 'tune',
+          params: { layers: { in_0: { rect: { x: 0, y: 0, width: 32, height: 18 } } } },
+        },
+        { type: 'tune', params: { background: { r: 255 } } },
+        {
+          type: 'tune',
+          params: {
+            layers: { in_0: { rect: { x: 0, y: 0, width: 32, height: 18 }, rotation_degrees: 15 } },
+          },
+        },
+      ],
+      { connected: ['in_0'] },
+    );
+    expect(views.map((v) => v.cause)).toEqual(['layout', 'layout', 'edit', 'edit']);
+    expect(views[2]!.view.layers[0]!.rect).toEqual({ x: 0, y: 0, width: 32, height: 18 });
+    expect(views[3]!.view.layers[0]!.rotation_degrees).toBe(15);
+  });
+
+  it('[S4] a tune of the output size is an edit too, and the next frame has the new size', async () => {
+    const { views, sent } = await runNode(
+      { width: 64, height: 36 },
+      [
+        packet('in_0', frame(64, 36, [255, 0, 0, 255])),
+        { type: 'tune', params: { width: 32, height: 18 } },
+        packet('in_0', frame(64, 36, [255, 0, 0, 255])),
+      ],
+      { connected: ['in_0'] },
+    );
+    expect(views.at(-1)).toMatchObject({ cause: 'edit', view: { width: 32, height: 18 } });
+    expect(sent.map((f) => [f.width, f.height])).toEqual([
+      [64, 36],
+      [32, 18],
+    ]);
+    expect(pixel(sent[1]!, 31, 17)).toEqual([255, 0, 0, 255]);
+  });
+
+  it('ends with input_closed when recv returns null', async () => {
+    const { reason, sent } = await runNode({}, []);
+    expect(reason).toBe('input_closed');
+    expect(sent).toEqual([]);
+  });
+});

@@ -1,0 +1,193 @@
+import { assertNever, familyIndex } from '@patchbay/protocol';
+import { defineNode } from '../../../node-api';
+import type { EngineServices, NodeInstance, RunContext, ViewDataCause } from '../../../node-api';
+import type { VideoPacket } from '../../../packets';
+import { createKernel } from './kernels/create-kernel';
+import type { KernelPreference } from './kernels/create-kernel';
+import type { CompositorKernel } from './kernels/types';
+import { layoutView, resolveLayout } from './layout';
+import type { LayoutInput, ResolvedLayer } from './layout';
+import { CompositorParamsSchema } from './params';
+import type { CompositorParams } from './params';
+
+/**
+ * The `EngineServices` entry a host may set to pick the kernel (`'auto'` when absent): tests
+ * and benchmarks force `'ts'` or `'wasm'`.
+ */
+export const COMPOSITOR_KERNEL_SERVICE = 'compositorKernel';
+
+/**
+ * `video::compositor`: draws its inputs (`in_0`, `in_1`, …) as layers onto one RGBA output.
+ *
+ * Timing: one output frame per frame arriving on the primary input (the lowest-index connected
+ * pin whose stream has not ended), drawn with the latest frame of every other input. Output
+ * is therefore driven by data, not by a timer: in an unpaced oneshot run the frames come as
+ * fast as the inputs can produce them, and the number of output frames and what each shows
+ * depend only on the order of packets (the engine's round-robin `recv`), never on wall-clock
+ * speed; a timer at `fps` would drop or duplicate frames depending on machine load. When the
+ * primary ends, the next input takes over, so output continues while any input lives.
+ */
+export const compositorNode = defineNode<CompositorParams>({
+  kind: 'video::compositor',
+  description:
+    'Composites raw video inputs into one RGBA frame: per-input rect, aspect fit, crop, rotation, mirror, opacity and circle mask; inputs without a layer config become picture-in-picture tiles.',
+  params: CompositorParamsSchema,
+  pins: () => ({
+    inputs: [
+      {
+        name: 'in_',
+        type: 'raw_video',
+        family: true,
+        description: 'Layers, one per connection (in_0 is the primary).',
+      },
+    ],
+    outputs: [{ name: 'out', type: 'raw_video' }],
+  }),
+  async create(ctx) {
+    const { kernel, fallbackReason } = await createKernel(kernelPreference(ctx.services));
+    if (fallbackReason !== undefined) {
+      ctx.logger.warn(
+        { reason: fallbackReason },
+        'compositor: WebAssembly kernel unavailable, using the TypeScript kernel',
+      );
+    }
+    return new CompositorInstance(kernel);
+  },
+});
+
+function kernelPreference(services: EngineServices): KernelPreference {
+  const value = services[COMPOSITOR_KERNEL_SERVICE];
+  return value === 'wasm' || value === 'ts' ? value : 'auto';
+}
+
+class CompositorInstance implements NodeInstance<CompositorParams> {
+  /** Connected input pins, with whether their stream has ended. */
+  private readonly inputs = new Map<string, { closed: boolean }>();
+  private readonly latest = new Map<string, VideoPacket>();
+  private layers: ResolvedLayer[] = [];
+  /** JSON of the last published view, to publish only changes. */
+  private published: string | undefined;
+  private framesIn = 0;
+  private framesOut = 0;
+  private ignored = 0;
+  private compositeMsTotal = 0;
+
+  constructor(private readonly kernel: CompositorKernel) {}
+
+  async run(ctx: RunContext<CompositorParams>): Promise<'input_closed'> {
+    for (const pin of ctx.connectedInputs()) this.inputs.set(pin, { closed: false });
+    this.relayout(ctx, 'layout', true);
+    const offTune = ctx.onTune(() => this.relayout(ctx, 'edit'));
+    try {
+      for (;;) {
+        const event = await ctx.recv();
+        if (event === null) return 'input_closed';
+        switch (event.type) {
+          case 'pin_added':
+            this.inputs.set(event.pin, { closed: false });
+            this.relayout(ctx, 'layout');
+            break;
+          case 'pin_removed':
+            this.inputs.delete(event.pin);
+            this.latest.delete(event.pin);
+            this.kernel.deleteSource(event.pin);
+            this.relayout(ctx, 'layout');
+            break;
+          case 'pin_closed': {
+            // Its last frame stays on screen; it just stops driving output.
+            const input = this.inputs.get(event.pin);
+            if (input) input.closed = true;
+            break;
+          }
+          case 'packet': {
+            const { pin, packet } = event;
+            if (packet.type !== 'video') {
+              this.ignored++;
+              break;
+            }
+            await this.onFrame(ctx, pin, packet);
+            break;
+          }
+          default:
+            assertNever(event, 'input event');
+        }
+      }
+    } finally {
+      offTune();
+    }
+  }
+
+  dispose(): void {
+    this.kernel.dispose();
+  }
+
+  private async onFrame(
+    ctx: RunContext<CompositorParams>,
+    pin: string,
+    frame: VideoPacket,
+  ): Promise<void> {
+    this.framesIn++;
+    const prev = this.latest.get(pin);
+    this.latest.set(pin, frame);
+    this.kernel.setSource(pin, frame.width, frame.height, frame.data);
+    if (!this.inputs.has(pin)) {
+      // A packet before its pin_added (or after a reconnect) still makes the pin a layer.
+      this.inputs.set(pin, { closed: false });
+      this.relayout(ctx, 'layout');
+    } else if (!prev || prev.width !== frame.width || prev.height !== frame.height) {
+      this.relayout(ctx, 'layout');
+    }
+    if (pin !== this.primary()) {
+      ctx.stats({ frames_in: this.framesIn });
+      return;
+    }
+    const { width, height, background } = ctx.params;
+    const t0 = ctx.clock.now();
+    this.kernel.composite({ width, height, background, layers: this.layers, filter: 'bilinear' });
+    // The kernel reuses its output buffer; packets are immutable once sent, so each gets a copy.
+    const data = this.kernel.output().slice();
+    this.compositeMsTotal += ctx.clock.now() - t0;
+    this.framesOut++;
+    ctx.stats({
+      frames_in: this.framesIn,
+      frames_out: this.framesOut,
+      composite_us: Math.round((this.compositeMsTotal * 1000) / this.framesOut),
+      kernel_wasm: this.kernel.kind === 'wasm' ? 1 : 0,
+      ignored_packets: this.ignored,
+    });
+    await ctx.send('out', { type: 'video', width, height, data, ptsUs: frame.ptsUs });
+  }
+
+  /** The lowest-index connected input whose stream has not ended. */
+  private primary(): string | undefined {
+    let best: string | undefined;
+    let bestIndex = Number.POSITIVE_INFINITY;
+    for (const [pin, { closed }] of this.inputs) {
+      if (closed) continue;
+      const index = familyIndex(pin) ?? Number.MAX_SAFE_INTEGER;
+      if (index < bestIndex || (index === bestIndex && best !== undefined && pin < best)) {
+        best = pin;
+        bestIndex = index;
+      }
+    }
+    return best;
+  }
+
+  /**
+   * Recomputes the layout; publishes it when it changed (or when `force`d), with `edit` after a
+   * tune and `layout` otherwise (S5: pin and resolution changes are never suppressed by clients).
+   */
+  private relayout(ctx: RunContext<CompositorParams>, cause: ViewDataCause, force = false): void {
+    const inputs: LayoutInput[] = [];
+    for (const pin of this.inputs.keys()) {
+      const frame = this.latest.get(pin);
+      inputs.push({ pin, width: frame?.width ?? 0, height: frame?.height ?? 0 });
+    }
+    this.layers = resolveLayout(ctx.params, inputs);
+    const view = layoutView(ctx.params, this.layers);
+    const json = JSON.stringify(view);
+    if (!force && json === this.published) return;
+    this.published = json;
+    ctx.viewData(view, cause);
+  }
+}

@@ -1,0 +1,35 @@
+import type { ResolvedLayer } from '../layout';
+import type { Rgba } from '../params';
+
+/** How a source pixel is picked for a destination pixel. */
+export const Filter = { bilinear: 'bilinear', nearest: 'nearest' } as const;
+export type Filter = (typeof Filter)[keyof typeof Filter];
+
+/** Which implementation composites: the node reports it in its stats. */
+export const KernelKind = { wasm: 'wasm', ts: 'ts', reference: 'reference' } as const;
+export type KernelKind = (typeof KernelKind)[keyof typeof KernelKind];
+
+/** One output frame to draw: the layers (bottom first) over a background. */
+export interface CompositeJob {
+  width: number;
+  height: number;
+  background: Rgba;
+  /** Sorted bottom first (as `resolveLayout` returns them); a layer's source is looked up by `pin`. */
+  layers: readonly ResolvedLayer[];
+  filter: Filter;
+}
+
+/**
+ * A compositor kernel. Sources are straight-alpha RGBA8 frames keyed by pin; a kernel may keep a
+ * reference to `data` (packets are immutable) and copy it lazily, once, when first composited.
+ */
+export interface CompositorKernel {
+  readonly kind: KernelKind;
+  setSource(pin: string, width: number, height: number, data: Uint8Array): void;
+  deleteSource(pin: string): void;
+  /** Draws `job`; layers whose source is missing or whose size differs from `layer.source` are skipped. */
+  composite(job: CompositeJob): void;
+  /** The last output (straight-alpha RGBA8): a view that the next `composite` overwrites. */
+  output(): Uint8Array;
+  dispose(): void;
+}
