@@ -43,6 +43,7 @@ describe('compositor params', () => {
       { layers: { in_0: { crop_x: -0.1 } } },
       { layers: { in_0: { z_index: 1.5 } } },
       { layers: { in_0: { crop_shape: 'star' } } },
+      { layers: { in_0: { rect: { x: 0, y: 0, width: 1e6, height: 10 } } } },
       { background: { r: 256 } },
       { width: 0 },
     ]) {

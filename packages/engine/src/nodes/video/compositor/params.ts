@@ -9,6 +9,7 @@ export const CropShape = { rect: 'rect', circle: 'circle' } as const;
 export type CropShape = (typeof CropShape)[keyof typeof CropShape];
 
 const channel = z.number().int().min(0).max(255);
+const RECT_LIMIT = 16384;
 
 /** Straight (not premultiplied) RGBA, 0..255 per channel. */
 export const RgbaSchema = z.object({
@@ -19,12 +20,15 @@ export const RgbaSchema = z.object({
 });
 export type Rgba = z.infer<typeof RgbaSchema>;
 
-/** A rectangle in output pixels; may extend past the frame. */
+/**
+ * A rectangle in output pixels; may extend past the frame. Bounded so the kernels' 16.16 fixed
+ * point coordinates cannot overflow.
+ */
 export const LayerRectSchema = z.object({
-  x: z.number().default(0),
-  y: z.number().default(0),
-  width: z.number().nonnegative(),
-  height: z.number().nonnegative(),
+  x: z.number().min(-RECT_LIMIT).max(RECT_LIMIT).default(0),
+  y: z.number().min(-RECT_LIMIT).max(RECT_LIMIT).default(0),
+  width: z.number().nonnegative().max(RECT_LIMIT),
+  height: z.number().nonnegative().max(RECT_LIMIT),
 });
 export type LayerRect = z.infer<typeof LayerRectSchema>;
 
