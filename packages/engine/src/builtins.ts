@@ -6,6 +6,7 @@ import { passthroughNode } from './nodes/core/passthrough';
 import { sinkNode } from './nodes/core/sink';
 import { inputNode, outputNode } from './nodes/io/io-nodes';
 import { colorbarsNode } from './nodes/video/colorbars';
+import { compositorNode } from './nodes/video/compositor/compositor-node';
 import { NodeRegistry } from './registry';
 
 /** The engine's own node kinds, with StreamKit's names as aliases. */
@@ -18,6 +19,7 @@ export function createDefaultRegistry(): NodeRegistry {
     .register(passthroughNode)
     .register(sinkNode)
     .register(colorbarsNode)
+    .register(compositorNode)
     .register(inputNode)
     .register(outputNode)
     .alias('streamkit::http_input', 'io::input')
