@@ -228,7 +228,7 @@ describe('video::compositor node', () => {
     ]);
   });
 
-  it('[S4] publishes with cause "edit" after a tune that changes the layout, and nothing for one that does not', async () => {
+  it('[S4] publishes with cause "edit" after every tune, even one that leaves the layout as it was', async () => {
     const { views } = await runNode(
       { width: 64, height: 36 },
       [
@@ -247,9 +247,12 @@ describe('video::compositor node', () => {
       ],
       { connected: ['in_0'] },
     );
-    expect(views.map((v) => v.cause)).toEqual(['layout', 'layout', 'edit', 'edit']);
+    // The background tune leaves the layout as it was and is still published: a client that
+    // dropped the previous view as stale (S6) must receive one carrying its latest revision (S8).
+    expect(views.map((v) => v.cause)).toEqual(['layout', 'layout', 'edit', 'edit', 'edit']);
     expect(views[2]!.view.layers[0]!.rect).toEqual({ x: 0, y: 0, width: 32, height: 18 });
-    expect(views[3]!.view.layers[0]!.rotation_degrees).toBe(15);
+    expect(views[3]!.view).toEqual(views[2]!.view);
+    expect(views[4]!.view.layers[0]!.rotation_degrees).toBe(15);
   });
 
   it('[S4] a tune of the output size is an edit too, and the next frame has the new size', async () => {

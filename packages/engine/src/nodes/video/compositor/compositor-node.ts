@@ -77,7 +77,10 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
   async run(ctx: RunContext<CompositorParams>): Promise<'input_closed'> {
     for (const pin of ctx.connectedInputs()) this.inputs.set(pin, { closed: false });
     this.relayout(ctx, 'layout', true);
-    const offTune = ctx.onTune(() => this.relayout(ctx, 'edit'));
+    // Every tune publishes, changed or not: the engine stamps it with the new revision, and a
+    // client that dropped the previous view as stale (S6) needs one carrying its own latest
+    // edit to converge (S8).
+    const offTune = ctx.onTune(() => this.relayout(ctx, 'edit', true));
     try {
       for (;;) {
         const event = await ctx.recv();
@@ -174,8 +177,8 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
   }
 
   /**
-   * Recomputes the layout; publishes it when it changed (or when `force`d), with `edit` after a
-   * tune and `layout` otherwise (S5: pin and resolution changes are never suppressed by clients).
+   * Recomputes the layout; publishes it when it changed (or when `force`d, as after every tune),
+   * with `edit` after a tune and `layout` otherwise (S5: pin and resolution changes are never suppressed by clients).
    */
   private relayout(ctx: RunContext<CompositorParams>, cause: ViewDataCause, force = false): void {
     const inputs: LayoutInput[] = [];
