@@ -6,20 +6,54 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 const hostGlobals = [
-  'process', 'Buffer', 'require', 'module', '__dirname', '__filename', 'global',
-  'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'setImmediate',
-  'queueMicrotask', 'console', 'window', 'document', 'navigator', 'fetch', 'performance',
-  'localStorage', 'WebSocket', 'Worker', 'crypto',
-].map((name) => ({ name, message: 'Pure packages get the world injected (clock, logger, spawner).' }));
+  'process',
+  'Buffer',
+  'require',
+  'module',
+  '__dirname',
+  '__filename',
+  'global',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+  'setImmediate',
+  'queueMicrotask',
+  'console',
+  'window',
+  'document',
+  'navigator',
+  'fetch',
+  'performance',
+  'localStorage',
+  'WebSocket',
+  'Worker',
+  'crypto',
+].map((name) => ({
+  name,
+  message: 'Pure packages get the world injected (clock, logger, spawner).',
+}));
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', 'data/**', '**/generated/**', '**/*.wasm', 'packages/engine/assembly/**'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      'data/**',
+      '**/generated/**',
+      '**/*.wasm',
+      'packages/engine/assembly/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-restricted-syntax': [
         'error',

@@ -32,7 +32,12 @@ const engine = new Engine({ registry, clock, session: 'bench' });
 const ops: unknown[] = [];
 for (let i = 0; i < 5; i++) {
   ops.push(
-    { op: 'add_node', id: `sine${i}`, kind: 'audio::sine', params: { frequency_hz: 220 * (i + 1) } },
+    {
+      op: 'add_node',
+      id: `sine${i}`,
+      kind: 'audio::sine',
+      params: { frequency_hz: 220 * (i + 1) },
+    },
     { op: 'add_node', id: `gain${i}`, kind: 'audio::gain', params: {} },
     { op: 'add_node', id: `sink${i}`, kind: 'core::sink', params: {} },
     { op: 'add_node', id: `spare${i}`, kind: 'core::sink', params: {} },
@@ -46,7 +51,9 @@ await new Promise((r) => setTimeout(r, 200));
 
 engine.recordLatency = true;
 const t0 = performance.now();
-const adds = Array.from({ length: SLOW_NODES }, (_, i) => engine.addNode(`slow${i}`, 'bench::slow_create'));
+const adds = Array.from({ length: SLOW_NODES }, (_, i) =>
+  engine.addNode(`slow${i}`, 'bench::slow_create'),
+);
 const roundTrips: number[] = [];
 let connected = false;
 for (let m = 0; m < MESSAGES; m++) {
@@ -72,7 +79,9 @@ const stillCreating = engine.snapshot().nodes.filter((n) => n.state.status === '
 const handling = [...engine.latencies].sort((a, b) => a - b);
 roundTrips.sort((a, b) => a - b);
 await new Promise((r) => setTimeout(r, SLOW_CREATE_MS + 200));
-const slowRunning = engine.snapshot().nodes.filter((n) => n.id.startsWith('slow') && n.state.status === 'running').length;
+const slowRunning = engine
+  .snapshot()
+  .nodes.filter((n) => n.id.startsWith('slow') && n.state.status === 'running').length;
 await engine.shutdown();
 
 console.log(

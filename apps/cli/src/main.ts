@@ -57,7 +57,13 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): { ok: true; value: Args } | { ok: false; error: string } {
-  const args: Args = { positional: [], inputs: new Map(), output: undefined, server: undefined, quiet: false };
+  const args: Args = {
+    positional: [],
+    inputs: new Map(),
+    output: undefined,
+    server: undefined,
+    quiet: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const next = () => {
@@ -86,7 +92,9 @@ function parseArgs(argv: string[]): { ok: true; value: Args } | { ok: false; err
 }
 
 function formatProblem(p: Problem): string {
-  return p.node && !p.message.includes(p.node) ? `node ${p.node}: ${p.message} [${p.code}]` : `${p.message} [${p.code}]`;
+  return p.node && !p.message.includes(p.node)
+    ? `node ${p.node}: ${p.message} [${p.code}]`
+    : `${p.message} [${p.code}]`;
 }
 
 function loadPipeline(file: string | undefined, say: (l: string) => void): Pipeline | number {
@@ -107,7 +115,11 @@ function loadPipeline(file: string | undefined, say: (l: string) => void): Pipel
   return result.value;
 }
 
-async function validate(args: Args, streams: CliStreams, say: (l: string) => void): Promise<number> {
+async function validate(
+  args: Args,
+  streams: CliStreams,
+  say: (l: string) => void,
+): Promise<number> {
   const pipeline = loadPipeline(args.positional[0], say);
   if (typeof pipeline === 'number') return pipeline;
   const n = Object.keys(pipeline.nodes).length;
@@ -132,7 +144,9 @@ async function run(args: Args, streams: CliStreams, say: (l: string) => void): P
       return file ? (createReadStream(file) as AsyncIterable<Uint8Array>) : undefined;
     },
     write: (chunk) =>
-      out.write(chunk) ? undefined : new Promise<void>((resolve) => out.once('drain', () => resolve())),
+      out.write(chunk)
+        ? undefined
+        : new Promise<void>((resolve) => out.once('drain', () => resolve())),
   };
   const started = performance.now();
   const result = await runOneshot(pipeline, {
@@ -145,7 +159,10 @@ async function run(args: Args, streams: CliStreams, say: (l: string) => void): P
       }
     },
   });
-  if (args.output) await new Promise<void>((resolve) => (out as ReturnType<typeof createWriteStream>).end(resolve));
+  if (args.output)
+    await new Promise<void>((resolve) =>
+      (out as ReturnType<typeof createWriteStream>).end(resolve),
+    );
   const ms = Math.round(performance.now() - started);
   if (!result.ok) {
     say(`patchbay: run failed after ${ms} ms`);
@@ -153,17 +170,25 @@ async function run(args: Args, streams: CliStreams, say: (l: string) => void): P
     if (result.failed.length > 0 && args.output) say(`  the output in ${args.output} is truncated`);
     return EXIT.failed;
   }
-  if (!args.quiet) say(`patchbay: done in ${ms} ms (${describeStates(result.states).length} nodes)`);
+  if (!args.quiet)
+    say(`patchbay: done in ${ms} ms (${describeStates(result.states).length} nodes)`);
   return EXIT.ok;
 }
 
-async function exportSession(args: Args, streams: CliStreams, say: (l: string) => void): Promise<number> {
+async function exportSession(
+  args: Args,
+  streams: CliStreams,
+  say: (l: string) => void,
+): Promise<number> {
   const id = args.positional[0];
   if (!id) {
     say(`patchbay: missing <sessionId>\n${USAGE}`);
     return EXIT.usage;
   }
-  const server = (args.server ?? process.env.PATCHBAY_SERVER ?? 'http://localhost:4700').replace(/\/+$/, '');
+  const server = (args.server ?? process.env.PATCHBAY_SERVER ?? 'http://localhost:4700').replace(
+    /\/+$/,
+    '',
+  );
   const url = `${server}/api/v1/sessions/${encodeURIComponent(id)}/pipeline?format=yaml`;
   let response: Response;
   try {

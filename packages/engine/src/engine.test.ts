@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { NODE_STATUSES, canTransition } from '@patchbay/protocol';
 import type { NodeState } from '@patchbay/protocol';
-import { Engine, ILLEGAL_TRANSITIONS_COUNTER, NODE_STATE_GAUGE, STATS_FLUSH_INTERVAL_MS } from './engine';
+import {
+  Engine,
+  ILLEGAL_TRANSITIONS_COUNTER,
+  NODE_STATE_GAUGE,
+  STATS_FLUSH_INTERVAL_MS,
+} from './engine';
 import type { EngineEvent, EngineOptions, OpResult } from './engine';
 import { ManualClock, settle } from './testing/manual-clock';
 import { RecordingMetrics } from './testing/recording-metrics';
@@ -17,7 +22,12 @@ function setup(options: Partial<EngineOptions> = {}) {
   const events: EngineEvent[] = [];
   engine.subscribe((e) => events.push(e));
   const states = (id: string) =>
-    events.filter((e): e is Extract<EngineEvent, { type: 'node_state' }> => e.type === 'node_state' && e.node === id).map((e) => e.state.status);
+    events
+      .filter(
+        (e): e is Extract<EngineEvent, { type: 'node_state' }> =>
+          e.type === 'node_state' && e.node === id,
+      )
+      .map((e) => e.state.status);
   const hot = (id: string) => metrics.hotStates(NODE_STATE_GAUGE, id);
   return { engine, clock, metrics, creations, log, events, states, hot };
 }
@@ -34,12 +44,22 @@ function errorCode(r: { ok: boolean; error?: { code: string } }): string | undef
 describe('E1 lifecycle', () => {
   it('[E1] the transition table allows exactly the documented moves', () => {
     const allowed = new Set([
-      'creating>initializing', 'creating>failed',
-      'initializing>ready', 'initializing>running', 'initializing>failed',
-      'ready>running', 'ready>failed',
-      'running>recovering', 'running>degraded', 'running>failed', 'running>stopped',
-      'recovering>running', 'recovering>degraded', 'recovering>failed',
-      'degraded>running', 'degraded>failed',
+      'creating>initializing',
+      'creating>failed',
+      'initializing>ready',
+      'initializing>running',
+      'initializing>failed',
+      'ready>running',
+      'ready>failed',
+      'running>recovering',
+      'running>degraded',
+      'running>failed',
+      'running>stopped',
+      'recovering>running',
+      'recovering>degraded',
+      'recovering>failed',
+      'degraded>running',
+      'degraded>failed',
     ]);
     for (const from of NODE_STATUSES) {
       for (const to of NODE_STATUSES) {
@@ -67,9 +87,15 @@ describe('E1 lifecycle', () => {
   it('[E1] an illegal transition is refused, logged and counted; the state stays', async () => {
     const warnings: string[] = [];
     const logger = {
-      debug() {}, info() {}, error() {},
-      warn(_d: object, msg: string) { warnings.push(msg); },
-      child() { return logger; },
+      debug() {},
+      info() {},
+      error() {},
+      warn(_d: object, msg: string) {
+        warnings.push(msg);
+      },
+      child() {
+        return logger;
+      },
     };
     const t = setup({ logger });
     await t.engine.addNode('h', 'test::health', { instant: true });
@@ -105,9 +131,15 @@ describe('E2 non-blocking add', () => {
 describe('E3 creation generation', () => {
   it('[E3] creation ids increase and a finished creation that is not the active one is disposed', async () => {
     const t = setup();
-    const a = value(await t.engine.addNode('n', 'test::proc')) as Extract<OpResult, { op: 'add_node' }>;
+    const a = value(await t.engine.addNode('n', 'test::proc')) as Extract<
+      OpResult,
+      { op: 'add_node' }
+    >;
     value(await t.engine.removeNode('n'));
-    const b = value(await t.engine.addNode('n', 'test::proc')) as Extract<OpResult, { op: 'add_node' }>;
+    const b = value(await t.engine.addNode('n', 'test::proc')) as Extract<
+      OpResult,
+      { op: 'add_node' }
+    >;
     expect(b.creation).toBeGreaterThan(a.creation);
     const first = creationOf(t.creations, 'n', 0);
     const second = creationOf(t.creations, 'n', 1);
@@ -146,7 +178,9 @@ describe('E4 remove while creating', () => {
     await t.engine.removeNode('n');
     creationOf(t.creations, 'n').gate.reject(new Error('late failure'));
     await settle();
-    expect(t.events.filter((e) => e.type === 'node_state' && e.state.status === 'failed')).toEqual([]);
+    expect(t.events.filter((e) => e.type === 'node_state' && e.state.status === 'failed')).toEqual(
+      [],
+    );
   });
 });
 
@@ -188,7 +222,10 @@ describe('E6 duplicate add', () => {
       expect(errorCode(r), id).toBe('duplicate_node');
     }
     // The residue is untouched by the refused add.
-    expect(t.engine.state('failed')).toEqual({ status: 'failed', reason: 'creation failed: no model' });
+    expect(t.engine.state('failed')).toEqual({
+      status: 'failed',
+      reason: 'creation failed: no model',
+    });
   });
 });
 
@@ -197,7 +234,10 @@ describe('E7 deferred connections', () => {
     const t = setup();
     await t.engine.addNode('src', 'test::source', { instant: true, burst: 3 });
     await t.engine.addNode('p', 'test::proc');
-    const r = value(await t.engine.connect({ node: 'src' }, { node: 'p' })) as Extract<OpResult, { op: 'connect' }>;
+    const r = value(await t.engine.connect({ node: 'src' }, { node: 'p' })) as Extract<
+      OpResult,
+      { op: 'connect' }
+    >;
     expect(r.deferred).toBe(true);
     expect(t.engine.snapshot().connections[0]?.deferred).toBe(true);
     creationOf(t.creations, 'p').gate.resolve();
@@ -238,8 +278,12 @@ describe('E7 deferred connections', () => {
   it('[E7] a connect naming a missing node is an immediate error, never queued', async () => {
     const t = setup();
     await t.engine.addNode('p', 'test::proc');
-    expect(errorCode(await t.engine.connect({ node: 'ghost' }, { node: 'p' }))).toBe('unknown_node');
-    expect(errorCode(await t.engine.connect({ node: 'p' }, { node: 'ghost' }))).toBe('unknown_node');
+    expect(errorCode(await t.engine.connect({ node: 'ghost' }, { node: 'p' }))).toBe(
+      'unknown_node',
+    );
+    expect(errorCode(await t.engine.connect({ node: 'p' }, { node: 'ghost' }))).toBe(
+      'unknown_node',
+    );
     expect(t.engine.snapshot().connections).toEqual([]);
   });
 
@@ -282,7 +326,9 @@ describe('E8 pending tunes', () => {
     await t.engine.addNode('p', 'test::proc', { instant: true });
     await settle();
     await t.engine.tune('p', { value: 9 });
-    expect(creationOf(t.creations, 'p').instance.tunes).toEqual([expect.objectContaining({ value: 9 })]);
+    expect(creationOf(t.creations, 'p').instance.tunes).toEqual([
+      expect.objectContaining({ value: 9 }),
+    ]);
   });
 });
 
@@ -295,10 +341,18 @@ describe('E9 creation failure', () => {
     await t.engine.connect({ node: 'src' }, { node: 'p' });
     creationOf(t.creations, 'p').gate.reject(new Error('model file missing'));
     await settle();
-    expect(t.engine.state('p')).toEqual({ status: 'failed', reason: 'creation failed: model file missing' });
+    expect(t.engine.state('p')).toEqual({
+      status: 'failed',
+      reason: 'creation failed: model file missing',
+    });
     expect(t.engine.snapshot().connections).toEqual([]);
     expect(t.hot('p')).toEqual(['failed']);
-    expect(t.engine.snapshot().nodes.map((n) => n.id).sort()).toEqual(['p', 'src']);
+    expect(
+      t.engine
+        .snapshot()
+        .nodes.map((n) => n.id)
+        .sort(),
+    ).toEqual(['p', 'src']);
     value(await t.engine.removeNode('p'));
     expect(t.hot('p')).toEqual([]);
   });
@@ -316,7 +370,11 @@ describe('E10 activation', () => {
     creationOf(t.creations, 'p').gate.resolve();
     await settle();
     expect(t.engine.state('src')).toEqual({ status: 'running' });
-    expect(creationOf(t.creations, 'p').instance.received.map((p) => (p.type === 'audio' ? p.samples[0] : -1))).toEqual([0, 1, 2, 3, 4]);
+    expect(
+      creationOf(t.creations, 'p').instance.received.map((p) =>
+        p.type === 'audio' ? p.samples[0] : -1,
+      ),
+    ).toEqual([0, 1, 2, 3, 4]);
     expect(t.log.indexOf('start p')).toBeLessThan(t.log.indexOf('start src'));
   });
 
@@ -386,14 +444,24 @@ describe('E12 state events', () => {
   it('[E12] every subscriber gets every transition, in order', async () => {
     const t = setup();
     const second: string[] = [];
-    t.engine.subscribe((e) => e.type === 'node_state' && second.push(`${e.node}:${e.state.status}`));
+    t.engine.subscribe(
+      (e) => e.type === 'node_state' && second.push(`${e.node}:${e.state.status}`),
+    );
     await t.engine.addNode('a', 'test::source', { instant: true, hold: false });
     await t.engine.addNode('b', 'test::proc');
     creationOf(t.creations, 'b').gate.resolve();
     await settle();
-    const first = t.events.filter((e) => e.type === 'node_state').map((e) => `${e.node}:${(e as { state: NodeState }).state.status}`);
+    const first = t.events
+      .filter((e) => e.type === 'node_state')
+      .map((e) => `${e.node}:${(e as { state: NodeState }).state.status}`);
     expect(second).toEqual(first);
-    expect(first.filter((s) => s.startsWith('a:'))).toEqual(['a:creating', 'a:initializing', 'a:ready', 'a:running', 'a:stopped']);
+    expect(first.filter((s) => s.startsWith('a:'))).toEqual([
+      'a:creating',
+      'a:initializing',
+      'a:ready',
+      'a:running',
+      'a:stopped',
+    ]);
   });
 
   it('[E12] stats are coalesced: latest values, at most once per interval', async () => {
@@ -424,7 +492,8 @@ describe('E13 one-hot state gauge', () => {
         const live = new Set(t.engine.snapshot().nodes.map((n) => n.id));
         for (const id of ids) {
           const hot = t.hot(id);
-          if (live.has(id)) expect(hot, `seed ${seed} node ${id}`).toEqual([t.engine.state(id)!.status]);
+          if (live.has(id))
+            expect(hot, `seed ${seed} node ${id}`).toEqual([t.engine.state(id)!.status]);
           else expect(hot, `seed ${seed} node ${id}`).toEqual([]);
         }
       };
@@ -432,7 +501,9 @@ describe('E13 one-hot state gauge', () => {
         const id = ids[rand(ids.length)]!;
         switch (rand(5)) {
           case 0:
-            await t.engine.addNode(id, rand(2) ? 'test::proc' : 'test::source', { instant: rand(2) === 0 });
+            await t.engine.addNode(id, rand(2) ? 'test::proc' : 'test::source', {
+              instant: rand(2) === 0,
+            });
             break;
           case 1:
             await t.engine.removeNode(id);
@@ -555,11 +626,13 @@ describe('E15 batches', () => {
       ['path_not_allowed', 'f'],
       ['path_not_allowed', 'g'],
     ]);
-    expect(errorCode(await t.engine.addNode('f', 'test::file', { path: '../x' }))).toBe('path_not_allowed');
+    expect(errorCode(await t.engine.addNode('f', 'test::file', { path: '../x' }))).toBe(
+      'path_not_allowed',
+    );
     expect(errorCode(await t.engine.addNode('s', 'test::source'))).toBe('kind_not_allowed');
   });
 
-  it('[E15] connects in a batch see the batch\'s own adds and allocate family pins in order', async () => {
+  it("[E15] connects in a batch see the batch's own adds and allocate family pins in order", async () => {
     const t = setup();
     const r = await t.engine.applyBatch([
       { op: 'add_node', id: 'a', kind: 'test::source', params: { instant: true } },
@@ -569,7 +642,11 @@ describe('E15 batches', () => {
       { op: 'connect', from: { node: 'b' }, to: { node: 'm' } },
     ]);
     const results = value(r);
-    expect(results.filter((x) => x.op === 'connect').map((x) => (x as { connection: { to: { pin: string } } }).connection.to.pin)).toEqual(['in_0', 'in_1']);
+    expect(
+      results
+        .filter((x) => x.op === 'connect')
+        .map((x) => (x as { connection: { to: { pin: string } } }).connection.to.pin),
+    ).toEqual(['in_0', 'in_1']);
   });
 });
 
@@ -580,9 +657,13 @@ describe('E16 links', () => {
     await t.engine.addNode('p', 'test::proc', { instant: true });
     const r = await t.engine.connect({ node: 't' }, { node: 'p' });
     expect(errorCode(r)).toBe('pin_type_mismatch');
-    expect(errorCode(await t.engine.connect({ node: 'p', pin: 'nope' }, { node: 'p' }))).toBe('self_reference');
+    expect(errorCode(await t.engine.connect({ node: 'p', pin: 'nope' }, { node: 'p' }))).toBe(
+      'self_reference',
+    );
     await t.engine.addNode('q', 'test::proc', { instant: true });
-    expect(errorCode(await t.engine.connect({ node: 'p', pin: 'nope' }, { node: 'q' }))).toBe('unknown_pin');
+    expect(errorCode(await t.engine.connect({ node: 'p', pin: 'nope' }, { node: 'q' }))).toBe(
+      'unknown_pin',
+    );
   });
 
   it('[E16] dynamic pin families are created on connect; a static input takes one link', async () => {
@@ -591,10 +672,15 @@ describe('E16 links', () => {
     await t.engine.addNode('m', 'test::mix', { instant: true });
     const pins = [];
     for (const id of ['a', 'b']) {
-      const r = value(await t.engine.connect({ node: id }, { node: 'm' })) as Extract<OpResult, { op: 'connect' }>;
+      const r = value(await t.engine.connect({ node: id }, { node: 'm' })) as Extract<
+        OpResult,
+        { op: 'connect' }
+      >;
       pins.push(r.connection.to.pin);
     }
-    const explicit = value(await t.engine.connect({ node: 'c' }, { node: 'm', pin: 'in_7' })) as Extract<OpResult, { op: 'connect' }>;
+    const explicit = value(
+      await t.engine.connect({ node: 'c' }, { node: 'm', pin: 'in_7' }),
+    ) as Extract<OpResult, { op: 'connect' }>;
     expect([...pins, explicit.connection.to.pin]).toEqual(['in_0', 'in_1', 'in_7']);
     await t.engine.addNode('p', 'test::proc', { instant: true });
     value(await t.engine.connect({ node: 'a' }, { node: 'p' }));
@@ -613,7 +699,8 @@ describe('E16 links', () => {
       ]),
     );
     await settle();
-    for (const id of ['x', 'y', 'z']) expect(creationOf(t.creations, id).instance.received).toHaveLength(4);
+    for (const id of ['x', 'y', 'z'])
+      expect(creationOf(t.creations, id).instance.received).toHaveLength(4);
   });
 
   it('[E16] best_effort links drop when full and count the drops; reliable links apply backpressure', async () => {
@@ -656,7 +743,11 @@ describe('E16 links', () => {
     const stats = (id: string) => e.snapshot().nodes.find((n) => n.id === id)!.stats;
     // best effort: 2 fit in the link, 8 were dropped and counted.
     expect(stats('src').packets_dropped).toBe(8);
-    expect(events.some((ev) => ev.type === 'node_stats' && ev.node === 'src' && ev.stats.packets_dropped === 8)).toBe(true);
+    expect(
+      events.some(
+        (ev) => ev.type === 'node_stats' && ev.node === 'src' && ev.stats.packets_dropped === 8,
+      ),
+    ).toBe(true);
     // reliable: the sender waits on the full link instead of dropping.
     expect(stats('src2').packets_dropped ?? 0).toBe(0);
     expect(stats('src2').packets_out).toBe(3);
@@ -682,7 +773,8 @@ describe('S4/S5 view data stamps', () => {
           async run(ctx) {
             ctx.onTune((p) => ctx.viewData({ x: p.x }, 'edit'));
             for (let ev = await ctx.recv(); ev; ev = await ctx.recv()) {
-              if (ev.type === 'pin_added' || ev.type === 'pin_removed') ctx.viewData({ pins: ctx.connectedInputs() }, 'layout');
+              if (ev.type === 'pin_added' || ev.type === 'pin_removed')
+                ctx.viewData({ pins: ctx.connectedInputs() }, 'layout');
             }
           },
         }),

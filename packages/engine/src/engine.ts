@@ -197,7 +197,11 @@ export class Engine {
     });
   }
 
-  addNode(id: string, kind: string, params: Record<string, unknown> = {}): Promise<Result<OpResult>> {
+  addNode(
+    id: string,
+    kind: string,
+    params: Record<string, unknown> = {},
+  ): Promise<Result<OpResult>> {
     return this.request({ op: 'add_node', id, kind, params });
   }
 
@@ -280,7 +284,8 @@ export class Engine {
       this.#statsTimer?.();
       this.#statsTimer = undefined;
       for (const rec of [...this.#nodes.values()]) {
-        if (!isTerminal(rec.state.status)) this.#setState(rec, { status: 'stopped', reason: 'shutdown' });
+        if (!isTerminal(rec.state.status))
+          this.#setState(rec, { status: 'stopped', reason: 'shutdown' });
         this.#release(rec);
         this.#gauge(rec, rec.state.status, 0);
       }
@@ -366,11 +371,15 @@ export class Engine {
     const def = this.#registry.get(kind);
     if (!def) return err(problem('unknown_kind', `node ${id}: unknown kind ${kind}`, id));
     if (def.oneshotOnly && this.mode !== 'oneshot') {
-      return err(problem('oneshot_only', `node ${id}: ${def.kind} is only allowed in oneshot runs`, id));
+      return err(
+        problem('oneshot_only', `node ${id}: ${def.kind} is only allowed in oneshot runs`, id),
+      );
     }
     const allowed = this.#policy.allowedKinds;
     if (allowed && !allowed.includes(def.kind)) {
-      return err(problem('kind_not_allowed', `node ${id}: kind ${def.kind} is not allowed here`, id));
+      return err(
+        problem('kind_not_allowed', `node ${id}: kind ${def.kind} is not allowed here`, id),
+      );
     }
     const parsed = this.#registry.parseParams(def, rawParams);
     if (!parsed.ok) return err(problem('bad_params', `node ${id}: ${parsed.error}`, id));
@@ -391,7 +400,11 @@ export class Engine {
     const existing = this.#nodes.get(id);
     if (existing) {
       return err(
-        problem('duplicate_node', `node ${id} already exists (${describeState(existing.state)})`, id),
+        problem(
+          'duplicate_node',
+          `node ${id} already exists (${describeState(existing.state)})`,
+          id,
+        ),
       );
     }
     const checked = this.#checkAdd(id, kind, rawParams);
@@ -443,8 +456,10 @@ export class Engine {
       created = Promise.reject(e);
     }
     created.then(
-      (instance) => this.#post(() => this.#creationSettled(rec.id, rec.creation, instance, undefined)),
-      (error: unknown) => this.#post(() => this.#creationSettled(rec.id, rec.creation, undefined, error)),
+      (instance) =>
+        this.#post(() => this.#creationSettled(rec.id, rec.creation, instance, undefined)),
+      (error: unknown) =>
+        this.#post(() => this.#creationSettled(rec.id, rec.creation, undefined, error)),
     );
   }
 
@@ -536,7 +551,8 @@ export class Engine {
     }
     const ended = run.then(
       (reason) => this.#post(() => this.#runEnded(rec, runtime, reason, undefined)),
-      (e: unknown) => this.#post(() => this.#runEnded(rec, runtime, undefined, e ?? new Error('rejected'))),
+      (e: unknown) =>
+        this.#post(() => this.#runEnded(rec, runtime, undefined, e ?? new Error('rejected'))),
     );
     this.#track(ended.then(() => this.#dispose(rec.id, instance)));
   }
@@ -569,7 +585,12 @@ export class Engine {
       if (this.mode === 'oneshot') {
         // A oneshot processor that nothing feeds would wait forever: it ends at once.
         for (const rec of [...this.#nodes.values()]) {
-          if (!rec.source && rec.runtime && !rec.runtime.hasInputConnections() && rec.state.status === 'running') {
+          if (
+            !rec.source &&
+            rec.runtime &&
+            !rec.runtime.hasInputConnections() &&
+            rec.state.status === 'running'
+          ) {
             rec.runtime.stop();
             this.#setState(rec, { status: 'stopped', reason: 'no_inputs' });
           }
@@ -584,7 +605,11 @@ export class Engine {
     }
   }
 
-  #health(rec: NodeRecord, status: 'running' | 'degraded' | 'recovering', reason: string | undefined): void {
+  #health(
+    rec: NodeRecord,
+    status: 'running' | 'degraded' | 'recovering',
+    reason: string | undefined,
+  ): void {
     if (this.#nodes.get(rec.id) !== rec) return;
     if (status === rec.state.status) return;
     const next: NodeState =
@@ -602,7 +627,11 @@ export class Engine {
       if (c.channel) continue;
       if (c.connection.from.node === rec.id || c.connection.to.node === rec.id) {
         this.#connections.delete(key);
-        this.#emit({ type: 'connection_removed', connection: c.connection, reason: `node ${rec.id} failed` });
+        this.#emit({
+          type: 'connection_removed',
+          connection: c.connection,
+          reason: `node ${rec.id} failed`,
+        });
       }
     }
     this.#release(rec);
@@ -617,7 +646,11 @@ export class Engine {
       const { from, to } = c.connection;
       if (from.node !== id && to.node !== id) continue;
       this.#dropConnection(key, c);
-      this.#emit({ type: 'connection_removed', connection: c.connection, reason: `node ${id} removed` });
+      this.#emit({
+        type: 'connection_removed',
+        connection: c.connection,
+        reason: `node ${id} removed`,
+      });
     }
     this.#release(rec);
     this.#gauge(rec, rec.state.status, 0);
@@ -662,14 +695,19 @@ export class Engine {
     from: { node: string; pin?: string | undefined },
     to: { node: string; pin?: string | undefined },
     mode: ConnectionMode,
-    nodes: ReadonlyMap<string, { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }>,
+    nodes: ReadonlyMap<
+      string,
+      { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }
+    >,
     taken: (to: Endpoint) => boolean,
     exists: (id: string) => boolean,
   ): Result<Connection> {
     const src = nodes.get(from.node);
     const dst = nodes.get(to.node);
-    if (!src) return err(problem('unknown_node', `connect: node ${from.node} does not exist`, from.node));
-    if (!dst) return err(problem('unknown_node', `connect: node ${to.node} does not exist`, to.node));
+    if (!src)
+      return err(problem('unknown_node', `connect: node ${from.node} does not exist`, from.node));
+    if (!dst)
+      return err(problem('unknown_node', `connect: node ${to.node} does not exist`, to.node));
     if (from.node === to.node) {
       return err(problem('self_reference', `connect: node ${to.node} cannot feed itself`, to.node));
     }
@@ -684,7 +722,11 @@ export class Engine {
     const outSpec = outPin ? findPin(src.pins.outputs, outPin) : undefined;
     if (!outPin || !outSpec) {
       return err(
-        problem('unknown_pin', `connect: node ${from.node} has no output pin ${from.pin ?? '(default)'}`, from.node),
+        problem(
+          'unknown_pin',
+          `connect: node ${from.node} has no output pin ${from.pin ?? '(default)'}`,
+          from.node,
+        ),
       );
     }
     let inPin = to.pin;
@@ -698,7 +740,11 @@ export class Engine {
     const inSpec = inPin ? findPin(dst.pins.inputs, inPin) : undefined;
     if (!inPin || !inSpec) {
       return err(
-        problem('unknown_pin', `connect: node ${to.node} has no input pin ${to.pin ?? '(default)'}`, to.node),
+        problem(
+          'unknown_pin',
+          `connect: node ${to.node} has no input pin ${to.pin ?? '(default)'}`,
+          to.node,
+        ),
       );
     }
     if (!pinTypesCompatible(outSpec.type, inSpec.type)) {
@@ -710,12 +756,24 @@ export class Engine {
         ),
       );
     }
-    const connection: Connection = { from: { node: from.node, pin: outPin }, to: { node: to.node, pin: inPin }, mode };
+    const connection: Connection = {
+      from: { node: from.node, pin: outPin },
+      to: { node: to.node, pin: inPin },
+      mode,
+    };
     if (exists(connectionId(connection))) {
-      return err(problem('duplicate_connection', `connect: ${connectionId(connection)} already exists`, to.node));
+      return err(
+        problem(
+          'duplicate_connection',
+          `connect: ${connectionId(connection)} already exists`,
+          to.node,
+        ),
+      );
     }
     if (taken(connection.to)) {
-      return err(problem('pin_in_use', `connect: input ${to.node}.${inPin} is already connected`, to.node));
+      return err(
+        problem('pin_in_use', `connect: input ${to.node}.${inPin} is already connected`, to.node),
+      );
     }
     return ok(connection);
   }
@@ -744,9 +802,16 @@ export class Engine {
     return ok({ op: 'connect', connection, deferred });
   }
 
-  #liveView(): Map<string, { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }> {
-    const view = new Map<string, { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }>();
-    for (const r of this.#nodes.values()) view.set(r.id, { pins: r.pins, status: r.state.status, familyNext: r.familyNext });
+  #liveView(): Map<
+    string,
+    { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }
+  > {
+    const view = new Map<
+      string,
+      { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }
+    >();
+    for (const r of this.#nodes.values())
+      view.set(r.id, { pins: r.pins, status: r.state.status, familyNext: r.familyNext });
     return view;
   }
 
@@ -799,7 +864,11 @@ export class Engine {
 
   // ---------------------------------------------------------------- params
 
-  #tune(id: string, partial: Record<string, unknown>, stamp: EditStamp | undefined): Result<OpResult> {
+  #tune(
+    id: string,
+    partial: Record<string, unknown>,
+    stamp: EditStamp | undefined,
+  ): Result<OpResult> {
     const rec = this.#nodes.get(id);
     if (!rec) return err(problem('unknown_node', `tune: node ${id} does not exist`, id));
     const merged = this.#registry.parseParams(rec.def, { ...rec.params, ...partial });
@@ -813,7 +882,11 @@ export class Engine {
     return ok({ op: 'tune', id, queued: false });
   }
 
-  #applyTune(rec: NodeRecord, partial: Record<string, unknown>, stamp: EditStamp | undefined): void {
+  #applyTune(
+    rec: NodeRecord,
+    partial: Record<string, unknown>,
+    stamp: EditStamp | undefined,
+  ): void {
     const merged = this.#registry.parseParams(rec.def, { ...rec.params, ...partial });
     if (!merged.ok) return; // validated when queued; params of other tunes cannot make it invalid
     rec.params = merged.value;
@@ -838,7 +911,10 @@ export class Engine {
   #markStats(rec: NodeRecord): void {
     rec.statsDirty = true;
     if (this.#statsTimer || this.#shutDown) return;
-    this.#statsTimer = this.#clock.setTimer(() => this.#post(() => this.#flushStats()), STATS_FLUSH_INTERVAL_MS);
+    this.#statsTimer = this.#clock.setTimer(
+      () => this.#post(() => this.#flushStats()),
+      STATS_FLUSH_INTERVAL_MS,
+    );
   }
 
   #flushStats(): void {
@@ -856,7 +932,11 @@ export class Engine {
     const dropped = counters.packets_dropped ?? 0;
     const before = rec.stats.packets_dropped ?? 0;
     if (dropped > before) {
-      this.#metrics.incCounter(PACKETS_DROPPED_COUNTER, { session: this.session, node: rec.id }, dropped - before);
+      this.#metrics.incCounter(
+        PACKETS_DROPPED_COUNTER,
+        { session: this.session, node: rec.id },
+        dropped - before,
+      );
     }
     let changed = false;
     for (const [k, v] of Object.entries(counters)) {
@@ -871,7 +951,12 @@ export class Engine {
   #viewData(rec: NodeRecord, data: unknown, cause: ViewDataCause): void {
     if (this.#nodes.get(rec.id) !== rec) return;
     // S4: the vector as of now; S5: layout-caused data is marked so no client suppresses it.
-    this.#emit({ type: 'node_view_data', node: rec.id, data, stamp: stampViewData(rec.vector, cause) });
+    this.#emit({
+      type: 'node_view_data',
+      node: rec.id,
+      data,
+      stamp: stampViewData(rec.vector, cause),
+    });
   }
 
   // ---------------------------------------------------------------- lifecycle bookkeeping
@@ -881,7 +966,10 @@ export class Engine {
     const prev = rec.state.status;
     if (!canTransition(prev, next.status)) {
       this.#log.warn({ node: rec.id, from: prev, to: next.status }, 'illegal transition refused');
-      this.#metrics.incCounter(ILLEGAL_TRANSITIONS_COUNTER, { session: this.session, node: rec.id });
+      this.#metrics.incCounter(ILLEGAL_TRANSITIONS_COUNTER, {
+        session: this.session,
+        node: rec.id,
+      });
       return false;
     }
     rec.state = next;
@@ -894,7 +982,11 @@ export class Engine {
   }
 
   #gauge(rec: NodeRecord, state: NodeStatus, value: 0 | 1): void {
-    this.#metrics.setGauge(NODE_STATE_GAUGE, { session: this.session, node: rec.id, kind: rec.kind, state }, value);
+    this.#metrics.setGauge(
+      NODE_STATE_GAUGE,
+      { session: this.session, node: rec.id, kind: rec.kind, state },
+      value,
+    );
   }
 
   // ---------------------------------------------------------------- batches
@@ -902,10 +994,18 @@ export class Engine {
   #validateBatch(ops: readonly unknown[]): { problems: Problem[]; parsed: GraphOp[] } {
     const problems: Problem[] = [];
     const parsed: GraphOp[] = [];
-    if (this.#shutDown) return { problems: [problem('engine_shut_down', 'the session engine has shut down')], parsed };
-    if (!Array.isArray(ops)) return { problems: [problem('bad_request', 'a batch is a list of ops')], parsed };
+    if (this.#shutDown)
+      return {
+        problems: [problem('engine_shut_down', 'the session engine has shut down')],
+        parsed,
+      };
+    if (!Array.isArray(ops))
+      return { problems: [problem('bad_request', 'a batch is a list of ops')], parsed };
     // Simulate on copies: node ids with pins and status, connection keys, family counters.
-    const nodes = new Map<string, { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }>();
+    const nodes = new Map<
+      string,
+      { pins: NodePins; status: NodeStatus; familyNext: Map<string, number> }
+    >();
     for (const r of this.#nodes.values()) {
       nodes.set(r.id, { pins: r.pins, status: r.state.status, familyNext: new Map(r.familyNext) });
     }
@@ -915,7 +1015,10 @@ export class Engine {
       const at = `op ${index}`;
       const p = GraphOpSchema.safeParse(raw);
       if (!p.success) {
-        problems.push({ ...badRequest(p.error.issues), message: `${at}: ${badRequest(p.error.issues).message}` });
+        problems.push({
+          ...badRequest(p.error.issues),
+          message: `${at}: ${badRequest(p.error.issues).message}`,
+        });
         return;
       }
       const op = p.data;
@@ -939,7 +1042,8 @@ export class Engine {
             problems.push(problem('unknown_node', `${at}: node ${op.id} does not exist`, op.id));
             return;
           }
-          for (const [k, c] of [...conns]) if (c.from.node === op.id || c.to.node === op.id) conns.delete(k);
+          for (const [k, c] of [...conns])
+            if (c.from.node === op.id || c.to.node === op.id) conns.delete(k);
           return;
         }
         case 'connect': {
@@ -962,18 +1066,24 @@ export class Engine {
         }
         case 'disconnect': {
           const key = connectionId(op);
-          if (!conns.delete(key)) problems.push(problem('unknown_connection', `${at}: ${key} does not exist`, op.to.node));
+          if (!conns.delete(key))
+            problems.push(
+              problem('unknown_connection', `${at}: ${key} does not exist`, op.to.node),
+            );
           return;
         }
         case 'tune': {
           if (!nodes.has(op.id)) {
-            problems.push(problem('unknown_node', `${at}: tune: node ${op.id} does not exist`, op.id));
+            problems.push(
+              problem('unknown_node', `${at}: tune: node ${op.id} does not exist`, op.id),
+            );
             return;
           }
           const live = this.#nodes.get(op.id);
           if (live) {
             const m = this.#registry.parseParams(live.def, { ...live.params, ...op.params });
-            if (!m.ok) problems.push(problem('bad_params', `${at}: node ${op.id}: ${m.error}`, op.id));
+            if (!m.ok)
+              problems.push(problem('bad_params', `${at}: node ${op.id}: ${m.error}`, op.id));
           }
           return;
         }
@@ -987,7 +1097,13 @@ export class Engine {
   }
 }
 
-const STOP_REASONS = new Set(['completed', 'input_closed', 'output_closed', 'shutdown', 'no_inputs']);
+const STOP_REASONS = new Set([
+  'completed',
+  'input_closed',
+  'output_closed',
+  'shutdown',
+  'no_inputs',
+]);
 type StopReasonName = 'completed' | 'input_closed' | 'output_closed' | 'shutdown' | 'no_inputs';
 
 function errorMessage(e: unknown): string {
@@ -1000,7 +1116,9 @@ function errorMessage(e: unknown): string {
   }
 }
 
-function badRequest(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>): Problem {
+function badRequest(
+  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+): Problem {
   const issue = issues[0];
   const path = issue && issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
   return problem('bad_request', `${path}${issue?.message ?? 'invalid request'}`);
@@ -1024,7 +1142,8 @@ function bumpFamily(pins: readonly PinSpec[], next: Map<string, number>, pin: st
 /** Without a host sandbox: relative paths only, no `..` segments, no NUL. */
 function defaultPathCheck(path: string): string | undefined {
   if (path.includes('\0')) return 'a path may not contain NUL';
-  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path)) return 'absolute paths are refused';
+  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path))
+    return 'absolute paths are refused';
   if (path.split(/[\\/]/).includes('..')) return 'paths may not leave the data directory (..)';
   return undefined;
 }

@@ -1,4 +1,11 @@
-export { Engine, STATS_FLUSH_INTERVAL_MS, SHUTDOWN_TIMEOUT_MS, NODE_STATE_GAUGE, ILLEGAL_TRANSITIONS_COUNTER, PACKETS_DROPPED_COUNTER } from './engine';
+export {
+  Engine,
+  STATS_FLUSH_INTERVAL_MS,
+  SHUTDOWN_TIMEOUT_MS,
+  NODE_STATE_GAUGE,
+  ILLEGAL_TRANSITIONS_COUNTER,
+  PACKETS_DROPPED_COUNTER,
+} from './engine';
 export type { EngineEvent, EngineOptions, EnginePolicy, NodeSnapshot, OpResult } from './engine';
 export { runOneshot, pipelineOps, describeStates } from './oneshot';
 export type { OneshotOptions, OneshotResult } from './oneshot';
@@ -17,7 +24,16 @@ export type {
   StopSignal,
   ViewDataCause,
 } from './node-api';
-export type { Packet, AudioPacket, OpusPacket, VideoPacket, EncodedVideoPacket, TextPacket, JsonPacket, BinaryPacket } from './packets';
+export type {
+  Packet,
+  AudioPacket,
+  OpusPacket,
+  VideoPacket,
+  EncodedVideoPacket,
+  TextPacket,
+  JsonPacket,
+  BinaryPacket,
+} from './packets';
 export type { Clock, Logger, MetricsSink } from './host';
 export { silentLogger, nullMetrics } from './host';
 export { createTimerClock } from './clock';

@@ -185,7 +185,8 @@ export class NodeRuntime<P> {
   #channels(): Array<[string, Channel]> {
     if (!this.#flat) {
       this.#flat = [];
-      for (const p of this.#inputs.values()) for (const c of p.channels) this.#flat.push([p.pin, c]);
+      for (const p of this.#inputs.values())
+        for (const c of p.channels) this.#flat.push([p.pin, c]);
     }
     return this.#flat;
   }
@@ -256,10 +257,13 @@ export class NodeRuntime<P> {
     if (this.#stop.signal.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       let offStop = () => {};
-      const cancel = this.clock.setTimer(() => {
-        offStop();
-        resolve();
-      }, Math.max(0, ms));
+      const cancel = this.clock.setTimer(
+        () => {
+          offStop();
+          resolve();
+        },
+        Math.max(0, ms),
+      );
       offStop = this.#stop.signal.onStop(() => {
         cancel();
         resolve();

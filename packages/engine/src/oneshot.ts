@@ -14,7 +14,11 @@ export interface OneshotOptions extends Omit<EngineOptions, 'mode'> {
 
 /** How a oneshot run ended: every node's final state, and which failed. */
 export type OneshotResult =
-  | { ok: true; states: Record<string, NodeState>; stats: Record<string, Readonly<Record<string, number>>> }
+  | {
+      ok: true;
+      states: Record<string, NodeState>;
+      stats: Record<string, Readonly<Record<string, number>>>;
+    }
   | {
       ok: false;
       states: Record<string, NodeState>;
@@ -26,7 +30,8 @@ export type OneshotResult =
 /** The graph ops that build a pipeline: every add, then every connect (E15 batch). */
 export function pipelineOps(p: Pipeline): GraphOpInput[] {
   const ops: GraphOpInput[] = [];
-  for (const [id, n] of Object.entries(p.nodes)) ops.push({ op: 'add_node', id, kind: n.kind, params: n.params });
+  for (const [id, n] of Object.entries(p.nodes))
+    ops.push({ op: 'add_node', id, kind: n.kind, params: n.params });
   for (const key of Object.keys(p.connections).sort()) {
     const c = p.connections[key]!;
     ops.push({ op: 'connect', from: c.from, to: c.to, mode: c.mode });
@@ -38,8 +43,14 @@ export function pipelineOps(p: Pipeline): GraphOpInput[] {
  * Builds a whole pipeline in a oneshot engine, runs it until every node has ended, and resolves
  * with every node's final state. The first failed node makes the run an error and stops the rest.
  */
-export async function runOneshot(pipeline: Pipeline, options: OneshotOptions): Promise<OneshotResult> {
-  const services = { ...options.services, ...(options.io ? { [ONESHOT_IO_SERVICE]: options.io } : {}) };
+export async function runOneshot(
+  pipeline: Pipeline,
+  options: OneshotOptions,
+): Promise<OneshotResult> {
+  const services = {
+    ...options.services,
+    ...(options.io ? { [ONESHOT_IO_SERVICE]: options.io } : {}),
+  };
   const engine = new Engine({ ...options, mode: 'oneshot', services });
   const states: Record<string, NodeState> = {};
   const stats: Record<string, Readonly<Record<string, number>>> = {};
@@ -48,7 +59,8 @@ export async function runOneshot(pipeline: Pipeline, options: OneshotOptions): P
   const done = new Promise<void>((r) => (resolveDone = r));
   const ids = Object.keys(pipeline.nodes);
   const check = () => {
-    if (failed.length > 0 || ids.every((id) => states[id] && isTerminal(states[id].status))) resolveDone();
+    if (failed.length > 0 || ids.every((id) => states[id] && isTerminal(states[id].status)))
+      resolveDone();
   };
   const off = engine.subscribe((e) => {
     if (e.type !== 'node_state') return;
@@ -73,7 +85,11 @@ export async function runOneshot(pipeline: Pipeline, options: OneshotOptions): P
       states,
       stats,
       failed,
-      problems: failed.map((f) => ({ code: 'run_failed', message: `node ${f.node} failed: ${f.reason}`, node: f.node })),
+      problems: failed.map((f) => ({
+        code: 'run_failed',
+        message: `node ${f.node} failed: ${f.reason}`,
+        node: f.node,
+      })),
     };
   }
   return { ok: true, states, stats };
@@ -85,4 +101,3 @@ export function describeStates(states: Record<string, NodeState>): string[] {
     .sort()
     .map((id) => `${id}: ${describeState(states[id]!)}`);
 }
-

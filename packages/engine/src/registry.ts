@@ -73,7 +73,9 @@ export class NodeRegistry implements KindCatalog {
     return this.kinds().map((kind) => {
       const def = this.#defs.get(kind)!;
       const defaults = def.params.safeParse({});
-      const pins: NodePins = defaults.success ? def.pins(defaults.data) : { inputs: [], outputs: [] };
+      const pins: NodePins = defaults.success
+        ? def.pins(defaults.data)
+        : { inputs: [], outputs: [] };
       return {
         kind,
         description: def.description,

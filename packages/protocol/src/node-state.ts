@@ -67,7 +67,9 @@ export function isTerminal(status: NodeStatus): boolean {
 
 /** States in which a node's instance exists and may take packets (E7 "realized"). */
 export function isRealized(status: NodeStatus): boolean {
-  return status === 'ready' || status === 'running' || status === 'degraded' || status === 'recovering';
+  return (
+    status === 'ready' || status === 'running' || status === 'degraded' || status === 'recovering'
+  );
 }
 
 export function describeState(state: NodeState): string {

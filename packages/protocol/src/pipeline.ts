@@ -6,8 +6,15 @@ export const NodeIdSchema = z
   .string()
   .min(1)
   .max(128)
-  .regex(/^[A-Za-z_][A-Za-z0-9_\-.]*$/, 'ids start with a letter or _ and use letters, digits, _ - .');
-export const PinNameSchema = z.string().min(1).max(64).regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/);
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_\-.]*$/,
+    'ids start with a letter or _ and use letters, digits, _ - .',
+  );
+export const PinNameSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z_][A-Za-z0-9_]*\*?$/);
 
 export const PositionSchema = z.object({ x: z.number(), y: z.number() });
 export type Position = z.infer<typeof PositionSchema>;

@@ -10,13 +10,20 @@ import { defineNode } from '../node-api';
 import { z } from 'zod';
 
 /** Builds a pipeline from `[id, kind, params]` and `from>to` edges (pins left to the engine). */
-function pipeline(nodes: Array<[string, string, Record<string, unknown>?]>, edges: string[]): Pipeline {
+function pipeline(
+  nodes: Array<[string, string, Record<string, unknown>?]>,
+  edges: string[],
+): Pipeline {
   const p: Pipeline = { mode: 'oneshot', nodes: {}, connections: {} };
   for (const [id, kind, params] of nodes) p.nodes[id] = { kind, params: params ?? {} };
   edges.forEach((e, i) => {
     const [from, to] = e.split('>') as [string, string];
     const [toNode, toPin] = to.split('.') as [string, string | undefined];
-    p.connections[`c${i}`] = { from: { node: from, pin: 'out' }, to: { node: toNode, pin: toPin ?? 'in' }, mode: 'reliable' };
+    p.connections[`c${i}`] = {
+      from: { node: from, pin: 'out' },
+      to: { node: toNode, pin: toPin ?? 'in' },
+      mode: 'reliable',
+    };
   });
   return p;
 }
@@ -32,7 +39,8 @@ function collecting() {
       pins: () => ({ inputs: [{ name: 'in', type: 'any' }], outputs: [] }),
       create: () => ({
         async run(ctx) {
-          for (let ev = await ctx.recv(); ev; ev = await ctx.recv()) if (ev.type === 'packet') got.push(ev.packet);
+          for (let ev = await ctx.recv(); ev; ev = await ctx.recv())
+            if (ev.type === 'packet') got.push(ev.packet);
         },
       }),
     }),
@@ -61,7 +69,13 @@ describe('audio nodes', () => {
   it('audio::sine makes 20 ms frames at the right frequency and ends after duration_ms', async () => {
     const { registry, got } = collecting();
     const r = await runOneshot(
-      pipeline([['s', 'audio::sine', { frequency_hz: 1000, duration_ms: 1010, sample_rate: 48_000 }], ['c', 'test::collect']], ['s>c']),
+      pipeline(
+        [
+          ['s', 'audio::sine', { frequency_hz: 1000, duration_ms: 1010, sample_rate: 48_000 }],
+          ['c', 'test::collect'],
+        ],
+        ['s>c'],
+      ),
       { registry, clock },
     );
     expect(r.ok).toBe(true);
@@ -81,7 +95,14 @@ describe('audio nodes', () => {
   it('audio::gain scales samples and takes a live tune', async () => {
     const { registry, got } = collecting();
     const r = await runOneshot(
-      pipeline([['s', 'audio::sine', { duration_ms: 100, amplitude: 0.5 }], ['g', 'audio::gain', { gain: 0.5 }], ['c', 'test::collect']], ['s>g', 'g>c']),
+      pipeline(
+        [
+          ['s', 'audio::sine', { duration_ms: 100, amplitude: 0.5 }],
+          ['g', 'audio::gain', { gain: 0.5 }],
+          ['c', 'test::collect'],
+        ],
+        ['s>g', 'g>c'],
+      ),
       { registry, clock },
     );
     expect(r.ok).toBe(true);
@@ -128,7 +149,16 @@ describe('audio nodes', () => {
 
   it('audio::silence is all zeros', async () => {
     const { registry, got } = collecting();
-    await runOneshot(pipeline([['s', 'audio::silence', { duration_ms: 60 }], ['c', 'test::collect']], ['s>c']), { registry, clock });
+    await runOneshot(
+      pipeline(
+        [
+          ['s', 'audio::silence', { duration_ms: 60 }],
+          ['c', 'test::collect'],
+        ],
+        ['s>c'],
+      ),
+      { registry, clock },
+    );
     expect(audio(got)).toHaveLength(3);
     expect(audio(got).every((f) => f.samples.every((v) => v === 0))).toBe(true);
   });
@@ -158,13 +188,21 @@ describe('core and video nodes', () => {
   it('video::colorbars makes frame_count RGBA frames that move', async () => {
     const { registry, got } = collecting();
     const r = await runOneshot(
-      pipeline([['v', 'video::colorbars', { width: 64, height: 32, fps: 25, frame_count: 5 }], ['c', 'test::collect']], ['v>c']),
+      pipeline(
+        [
+          ['v', 'video::colorbars', { width: 64, height: 32, fps: 25, frame_count: 5 }],
+          ['c', 'test::collect'],
+        ],
+        ['v>c'],
+      ),
       { registry, clock },
     );
     expect(r.ok).toBe(true);
     const frames = got.filter((p): p is VideoPacket => p.type === 'video');
     expect(frames).toHaveLength(5);
-    expect(frames.every((f) => f.width === 64 && f.height === 32 && f.data.length === 64 * 32 * 4)).toBe(true);
+    expect(
+      frames.every((f) => f.width === 64 && f.height === 32 && f.data.length === 64 * 32 * 4),
+    ).toBe(true);
     expect(frames.map((f) => f.ptsUs)).toEqual([0, 40_000, 80_000, 120_000, 160_000]);
     expect(sameBytes(frames[0]!.data, frames[4]!.data)).toBe(false);
     // Top-left pixel is the first bar: 75 % white, opaque.
@@ -194,7 +232,14 @@ describe('oneshot runs and io nodes', () => {
   it('io::input → io::output copies bytes; a StreamKit alias loads', async () => {
     const out: Uint8Array[] = [];
     const bytes = Uint8Array.from({ length: 100_000 }, (_, i) => i % 251);
-    const p = pipeline([['in', 'streamkit::http_input', { name: 'media' }], ['pass', 'core::passthrough'], ['out', 'io::output']], ['in>pass', 'pass>out']);
+    const p = pipeline(
+      [
+        ['in', 'streamkit::http_input', { name: 'media' }],
+        ['pass', 'core::passthrough'],
+        ['out', 'io::output'],
+      ],
+      ['in>pass', 'pass>out'],
+    );
     const r = await runOneshot(p, {
       registry: createDefaultRegistry(),
       clock,
@@ -212,18 +257,37 @@ describe('oneshot runs and io nodes', () => {
     expect(sameBytes(concat(out), bytes)).toBe(true);
   });
 
-  it('a oneshot run resolves every node\'s final state; a failed node makes it an error naming the node', async () => {
-    const p = pipeline([['in', 'io::input', { name: 'missing' }], ['out', 'io::output']], ['in>out']);
-    const r = await runOneshot(p, { registry: createDefaultRegistry(), clock, io: { input: () => undefined, write: () => {} } });
+  it("a oneshot run resolves every node's final state; a failed node makes it an error naming the node", async () => {
+    const p = pipeline(
+      [
+        ['in', 'io::input', { name: 'missing' }],
+        ['out', 'io::output'],
+      ],
+      ['in>out'],
+    );
+    const r = await runOneshot(p, {
+      registry: createDefaultRegistry(),
+      clock,
+      io: { input: () => undefined, write: () => {} },
+    });
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.failed).toEqual([{ node: 'in', reason: 'creation failed: no input bound to name "missing"' }]);
+    expect(r.failed).toEqual([
+      { node: 'in', reason: 'creation failed: no input bound to name "missing"' },
+    ]);
     expect(r.problems[0]).toMatchObject({ code: 'run_failed', node: 'in' });
   });
 
   it('a oneshot processor that nothing feeds stops with no_inputs', async () => {
     const r = await runOneshot(
-      pipeline([['s', 'audio::sine', { duration_ms: 40 }], ['k', 'core::sink'], ['lonely', 'audio::gain']], ['s>k']),
+      pipeline(
+        [
+          ['s', 'audio::sine', { duration_ms: 40 }],
+          ['k', 'core::sink'],
+          ['lonely', 'audio::gain'],
+        ],
+        ['s>k'],
+      ),
       { registry: createDefaultRegistry(), clock },
     );
     expect(r.ok).toBe(true);
@@ -240,7 +304,17 @@ describe('oneshot runs and io nodes', () => {
   it('the registry lists every kind with pins, a JSON Schema and a description', () => {
     const list = createDefaultRegistry().list();
     expect(list.map((k) => k.kind)).toEqual(
-      expect.arrayContaining(['audio::sine', 'audio::silence', 'audio::gain', 'audio::mixer', 'core::passthrough', 'core::sink', 'video::colorbars', 'io::input', 'io::output']),
+      expect.arrayContaining([
+        'audio::sine',
+        'audio::silence',
+        'audio::gain',
+        'audio::mixer',
+        'core::passthrough',
+        'core::sink',
+        'video::colorbars',
+        'io::input',
+        'io::output',
+      ]),
     );
     for (const k of list) {
       expect(k.description.length, k.kind).toBeGreaterThan(5);
@@ -250,6 +324,8 @@ describe('oneshot runs and io nodes', () => {
     expect(Object.keys((sine.paramsSchema as { properties: object }).properties)).toEqual(
       expect.arrayContaining(['frequency_hz', 'duration_ms', 'sample_rate', 'channels']),
     );
-    expect(list.find((k) => k.kind === 'audio::mixer')!.inputs).toEqual([{ name: 'in_', type: 'raw_audio', family: true }]);
+    expect(list.find((k) => k.kind === 'audio::mixer')!.inputs).toEqual([
+      { name: 'in_', type: 'raw_audio', family: true },
+    ]);
   });
 });

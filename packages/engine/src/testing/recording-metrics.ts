@@ -2,7 +2,10 @@ import type { MetricsSink } from '../host';
 
 /** Keeps every gauge's latest value and every counter's total, keyed by name and labels. */
 export class RecordingMetrics implements MetricsSink {
-  readonly gauges = new Map<string, { name: string; labels: Record<string, string>; value: number }>();
+  readonly gauges = new Map<
+    string,
+    { name: string; labels: Record<string, string>; value: number }
+  >();
   readonly counters = new Map<string, number>();
 
   setGauge(name: string, labels: Readonly<Record<string, string>>, value: number): void {

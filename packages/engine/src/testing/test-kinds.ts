@@ -60,15 +60,25 @@ type TestParams = z.infer<typeof TestParams>;
  * Test node kinds with hand-controlled creation (`test::source`, `test::proc`, `test::sink`,
  * `test::text`, `test::file`, `test::thrower`). Every creation and instance is recorded.
  */
-export function createTestRegistry(): { registry: NodeRegistry; creations: Creation[]; log: string[] } {
+export function createTestRegistry(): {
+  registry: NodeRegistry;
+  creations: Creation[];
+  log: string[];
+} {
   const creations: Creation[] = [];
   const log: string[] = [];
   let seq = 0;
 
   function make(
     kind: string,
-    pins: { inputs: Array<{ name: string; type: 'raw_audio' | 'text' | 'any'; family?: boolean }>; outputs: Array<{ name: string; type: 'raw_audio' | 'text' }> },
-    body: (ctx: RunContext<TestParams>, self: TestInstance) => Promise<'completed' | 'input_closed' | void>,
+    pins: {
+      inputs: Array<{ name: string; type: 'raw_audio' | 'text' | 'any'; family?: boolean }>;
+      outputs: Array<{ name: string; type: 'raw_audio' | 'text' }>;
+    },
+    body: (
+      ctx: RunContext<TestParams>,
+      self: TestInstance,
+    ) => Promise<'completed' | 'input_closed' | void>,
     extra: { pathParams?: string[] } = {},
   ) {
     return defineNode({
@@ -118,46 +128,81 @@ export function createTestRegistry(): { registry: NodeRegistry; creations: Creat
 
   const registry = new NodeRegistry()
     .register(
-      make('test::source', { inputs: [], outputs: [{ name: 'out', type: 'raw_audio' }] }, async (ctx) => {
-        for (let i = 0; i < ctx.params.burst; i++) {
-          await ctx.send('out', { type: 'audio', sampleRate: 48_000, channels: 1, samples: new Float32Array([i]), ptsUs: i });
-        }
-        if (ctx.params.hold) await ctx.signal.promise;
-        return 'completed';
-      }),
+      make(
+        'test::source',
+        { inputs: [], outputs: [{ name: 'out', type: 'raw_audio' }] },
+        async (ctx) => {
+          for (let i = 0; i < ctx.params.burst; i++) {
+            await ctx.send('out', {
+              type: 'audio',
+              sampleRate: 48_000,
+              channels: 1,
+              samples: new Float32Array([i]),
+              ptsUs: i,
+            });
+          }
+          if (ctx.params.hold) await ctx.signal.promise;
+          return 'completed';
+        },
+      ),
     )
     .register(
       make(
         'test::proc',
-        { inputs: [{ name: 'in', type: 'raw_audio' }], outputs: [{ name: 'out', type: 'raw_audio' }] },
+        {
+          inputs: [{ name: 'in', type: 'raw_audio' }],
+          outputs: [{ name: 'out', type: 'raw_audio' }],
+        },
         consume,
       ),
     )
     .register(make('test::sink', { inputs: [{ name: 'in', type: 'any' }], outputs: [] }, consume))
     .register(
-      make('test::mix', { inputs: [{ name: 'in_', type: 'raw_audio', family: true }], outputs: [{ name: 'out', type: 'raw_audio' }] }, consume),
-    )
-    .register(make('test::text', { inputs: [], outputs: [{ name: 'out', type: 'text' }] }, async (ctx) => {
-      await ctx.signal.promise;
-    }))
-    .register(
-      make('test::file', { inputs: [], outputs: [{ name: 'out', type: 'raw_audio' }] }, async (ctx) => {
-        await ctx.signal.promise;
-      }, { pathParams: ['path'] }),
-    )
-    .register(
-      make('test::thrower', { inputs: [{ name: 'in', type: 'raw_audio' }], outputs: [] }, async (ctx, self) => {
-        const ev = await ctx.recv();
-        if (ev?.type === 'packet') self.received.push(ev.packet);
-        throw new Error('boom in run');
-      }),
+      make(
+        'test::mix',
+        {
+          inputs: [{ name: 'in_', type: 'raw_audio', family: true }],
+          outputs: [{ name: 'out', type: 'raw_audio' }],
+        },
+        consume,
+      ),
     )
     .register(
-      make('test::health', { inputs: [{ name: 'in', type: 'raw_audio' }], outputs: [] }, async (ctx) => {
-        ctx.setHealth('degraded', 'input jitter');
-        ctx.setHealth('recovering', 'not allowed from degraded');
+      make('test::text', { inputs: [], outputs: [{ name: 'out', type: 'text' }] }, async (ctx) => {
         await ctx.signal.promise;
       }),
+    )
+    .register(
+      make(
+        'test::file',
+        { inputs: [], outputs: [{ name: 'out', type: 'raw_audio' }] },
+        async (ctx) => {
+          await ctx.signal.promise;
+        },
+        { pathParams: ['path'] },
+      ),
+    )
+    .register(
+      make(
+        'test::thrower',
+        { inputs: [{ name: 'in', type: 'raw_audio' }], outputs: [] },
+        async (ctx, self) => {
+          const ev = await ctx.recv();
+          if (ev?.type === 'packet') self.received.push(ev.packet);
+          throw new Error('boom in run');
+        },
+      ),
+    )
+    .register(
+      make(
+        'test::health',
+        { inputs: [{ name: 'in', type: 'raw_audio' }], outputs: [] },
+        async (ctx) => {
+          ctx.setHealth('degraded', 'input jitter');
+          ctx.setHealth('recovering', 'not allowed from degraded');
+          await ctx.signal.promise;
+        },
+      ),
     );
   // The built-in kinds too, so tests can mix them with the gated ones.
   const builtins = createDefaultRegistry();

@@ -64,7 +64,9 @@ export const mixerNode = defineNode({
           const open = [...lanes.entries()].filter(([, l]) => !l.closed || l.available > 0);
           if (open.length === 0) break;
           // Wait for every open input; a closed lane with a short tail is flushed padded.
-          const ready = open.every(([, l]) => l.available >= frame || (l.closed && l.available > 0));
+          const ready = open.every(
+            ([, l]) => l.available >= frame || (l.closed && l.available > 0),
+          );
           if (!ready) break;
           const out = new Float32Array(frame);
           for (const [pin, l] of open) mixInto(out, l, frame, ctx.params.gains[pin] ?? 1);

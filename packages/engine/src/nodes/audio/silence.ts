@@ -19,7 +19,8 @@ export const silenceNode = defineNode({
     async run(ctx) {
       const { sample_rate: rate, channels, duration_ms } = params;
       const perFrame = samplesPerFrame(rate);
-      const total = duration_ms > 0 ? Math.round((rate * duration_ms) / 1000) : Number.POSITIVE_INFINITY;
+      const total =
+        duration_ms > 0 ? Math.round((rate * duration_ms) / 1000) : Number.POSITIVE_INFINITY;
       let produced = 0;
       for (let i = 0; i < frameCount(duration_ms) && !ctx.signal.stopped; i++) {
         const n = Math.min(perFrame, total - produced);

@@ -22,7 +22,8 @@ export const sineNode = defineNode({
     async run(ctx) {
       const { sample_rate: rate, channels, duration_ms } = params;
       const perFrame = samplesPerFrame(rate);
-      const total = duration_ms > 0 ? Math.round((rate * duration_ms) / 1000) : Number.POSITIVE_INFINITY;
+      const total =
+        duration_ms > 0 ? Math.round((rate * duration_ms) / 1000) : Number.POSITIVE_INFINITY;
       const frames = frameCount(duration_ms);
       let phase = 0;
       let produced = 0;
