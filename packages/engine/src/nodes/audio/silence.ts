@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineNode } from '../../node-api';
-import { AUDIO_FRAME_MS, frameCount, samplesPerFrame } from './audio-frames';
+import { runAudioSource } from './audio-frames';
 
 export const SilenceParamsSchema = z.object({
   /** 0 = endless. */
@@ -16,21 +16,7 @@ export const silenceNode = defineNode({
   params: SilenceParamsSchema,
   pins: () => ({ inputs: [], outputs: [{ name: 'out', type: 'raw_audio' }] }),
   create: ({ params }) => ({
-    async run(ctx) {
-      const { sample_rate: rate, channels, duration_ms } = params;
-      const perFrame = samplesPerFrame(rate);
-      const total =
-        duration_ms > 0 ? Math.round((rate * duration_ms) / 1000) : Number.POSITIVE_INFINITY;
-      let produced = 0;
-      for (let i = 0; i < frameCount(duration_ms) && !ctx.signal.stopped; i++) {
-        const n = Math.min(perFrame, total - produced);
-        const ptsUs = i * AUDIO_FRAME_MS * 1000;
-        await ctx.pace(ptsUs);
-        const samples = new Float32Array(n * channels);
-        await ctx.send('out', { type: 'audio', sampleRate: rate, channels, samples, ptsUs });
-        produced += n;
-      }
-      return 'completed';
-    },
+    // Buffers start zeroed: nothing to fill.
+    run: (ctx) => runAudioSource(ctx, params, () => {}),
   }),
 });

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { defineNode } from '../../node-api';
-import { AUDIO_FRAME_MS, frameCount, samplesPerFrame } from './audio-frames';
+import { runAudioSource } from './audio-frames';
 
 export const SineParamsSchema = z.object({
   frequency_hz: z.number().positive().max(96_000).default(440),
@@ -19,31 +19,19 @@ export const sineNode = defineNode({
   params: SineParamsSchema,
   pins: () => ({ inputs: [], outputs: [{ name: 'out', type: 'raw_audio' }] }),
   create: ({ params }) => ({
-    async run(ctx) {
-      const { sample_rate: rate, channels, duration_ms } = params;
-      const perFrame = samplesPerFrame(rate);
-      const total =
-        duration_ms > 0 ? Math.round((rate * duration_ms) / 1000) : Number.POSITIVE_INFINITY;
-      const frames = frameCount(duration_ms);
+    run(ctx) {
       let phase = 0;
-      let produced = 0;
-      for (let i = 0; i < frames && !ctx.signal.stopped; i++) {
-        const n = Math.min(perFrame, total - produced);
+      return runAudioSource(ctx, params, (samples, frames, channels) => {
+        // Read per frame: frequency and amplitude tune live, with a continuous phase.
         const { frequency_hz, amplitude } = ctx.params;
-        const step = (2 * Math.PI * frequency_hz) / rate;
-        const samples = new Float32Array(n * channels);
-        for (let s = 0; s < n; s++) {
+        const step = (2 * Math.PI * frequency_hz) / params.sample_rate;
+        for (let s = 0; s < frames; s++) {
           const v = amplitude * Math.sin(phase);
           phase += step;
           for (let c = 0; c < channels; c++) samples[s * channels + c] = v;
         }
         phase %= 2 * Math.PI;
-        const ptsUs = i * AUDIO_FRAME_MS * 1000;
-        await ctx.pace(ptsUs);
-        await ctx.send('out', { type: 'audio', sampleRate: rate, channels, samples, ptsUs });
-        produced += n;
-      }
-      return 'completed';
+      });
     },
   }),
 });
