@@ -1,6 +1,46 @@
-/**
- * Codec hosts (worker threads / child processes), the forward loop and the watchdog arrive with
- * the codecs issue. Until then this name is the package's only export, so the workspace
- * typechecks and `@patchbay/codecs` resolves for the layer rules.
- */
-export const CODECS_PACKAGE = '@patchbay/codecs';
+export { registerCodecs, createCodecRegistry, codecKindsRegistry } from './register';
+export { defineCodecNode, isCodecNode, finalizeCodecRun, CODEC_START_TIMEOUT_MS } from './codec-node';
+export type { CodecChoice, CodecNodeSpec, CodecNodeOptions } from './codec-node';
+export {
+  runCodec,
+  CodecOutcome,
+  CODEC_IDLE_TIMEOUT_MS,
+  CODEC_MAX_IN_FLIGHT,
+  CODEC_WATCHDOG_POLL_MS,
+} from './run-codec';
+export type { CodecAdapter, CodecRunEnd, CodecRunCounts, RunCodecOptions } from './run-codec';
+export { CodecHostKind, BaseCodecHost, CODEC_BATCH_FRAMES } from './codec-host';
+export type {
+  CodecData,
+  CodecEnv,
+  CodecEvent,
+  CodecExit,
+  CodecFactory,
+  CodecFrame,
+  CodecHost,
+  CodecInfo,
+  CodecInstance,
+  CodecSpec,
+  FactoryCodecSpec,
+  ModuleCodecSpec,
+} from './codec-host';
+export { WorkerCodecHost } from './worker-codec-host';
+export type { WorkerCodecHostOptions } from './worker-codec-host';
+export { ProcessCodecHost } from './process-codec-host';
+export type { ProcessCodecHostOptions } from './process-codec-host';
+export { InlineCodecHost } from './inline-codec-host';
+export { CodecError, CodecErrorCode } from './errors';
+export {
+  opusEncoderSpec,
+  opusDecoderSpec,
+  OpusEncoderParamsSchema,
+  OpusDecoderParamsSchema,
+  OPUS_ENCODER_CODEC,
+  OPUS_DECODER_CODEC,
+} from './opus/opus-nodes';
+export type { OpusEncoderParams, OpusDecoderParams } from './opus/opus-nodes';
+export { OPUS_SAMPLE_RATE, opusPacketSamples } from './opus/opus-packet';
+export { oggMuxerSpec, OggMuxerParamsSchema } from './ogg/ogg-muxer-node';
+export type { OggMuxerParams } from './ogg/ogg-muxer-node';
+export { OggOpusWriter, createOggOpusMuxer, OPUS_DEFAULT_PRE_SKIP } from './ogg/ogg-opus-muxer';
+export type { OggOpusOptions } from './ogg/ogg-opus-muxer';

@@ -1,0 +1,23 @@
+import { NodeRegistry, createDefaultRegistry } from '@patchbay/engine';
+import { defineCodecNode } from './codec-node';
+import type { CodecNodeOptions } from './codec-node';
+import { oggMuxerSpec } from './ogg/ogg-muxer-node';
+import { opusDecoderSpec, opusEncoderSpec } from './opus/opus-nodes';
+
+/** Adds every codec node kind of this package to `registry` (each through `defineCodecNode`). */
+export function registerCodecs(registry: NodeRegistry, options: CodecNodeOptions = {}): NodeRegistry {
+  return registry
+    .register(defineCodecNode(opusEncoderSpec, options))
+    .register(defineCodecNode(opusDecoderSpec, options))
+    .register(defineCodecNode(oggMuxerSpec, options));
+}
+
+/** The engine's built-in kinds plus every codec kind: what a Node host (CLI, server, bench) runs. */
+export function createCodecRegistry(options: CodecNodeOptions = {}): NodeRegistry {
+  return registerCodecs(createDefaultRegistry(), options);
+}
+
+/** Only the codec kinds (for listing and checking them). */
+export function codecKindsRegistry(options: CodecNodeOptions = {}): NodeRegistry {
+  return registerCodecs(new NodeRegistry(), options);
+}
