@@ -4,6 +4,7 @@
 // Composite figures have the sources already in the kernel (WASM memory for the WASM kernel),
 // as in media-notes; `ingest_ms` is the extra cost when every source is new each frame (copy
 // into WASM memory + premultiply), `output_copy_ms` the node's copy of the result into a packet.
+// `wasm2_*` is the two-thread WASM kernel (this thread + one worker on a shared memory).
 // Prints one JSON line.
 import { performance } from 'node:perf_hooks';
 import { resolveLayout } from '../packages/engine/src/nodes/video/compositor/layout';
@@ -15,7 +16,10 @@ import type {
   Filter,
 } from '../packages/engine/src/nodes/video/compositor/kernels/types';
 import { createWasmKernel } from '../packages/engine/src/nodes/video/compositor/kernels/wasm-kernel';
+import { createWasm2Kernel } from '../packages/engine/src/nodes/video/compositor/kernels/wasm2-kernel';
 import { makeFrame } from '../packages/engine/src/nodes/video/compositor/testing/scenes';
+import { nodeClock } from './node-clock';
+import { nodeWorkerSpawner } from './node-threads';
 
 const FRAMES = 300;
 const RUNS = 5;
@@ -79,6 +83,7 @@ const figures: Record<string, unknown> = {
 
 const kernels: Record<string, CompositorKernel> = {
   wasm: await createWasmKernel(),
+  wasm2: await createWasm2Kernel(nodeWorkerSpawner(), { clock: nodeClock() }),
   ts: createTsKernel(),
 };
 const variants: Record<string, () => void> = {};
@@ -105,4 +110,7 @@ for (const [name, ms] of Object.entries(best)) {
     if (name !== 'output_copy') figures[`${name}_fps`] = Math.round(1000 / ms);
   }
 }
+// A kernel that lost its worker would report one-thread figures under the two-thread name.
+figures.wasm2_threads = kernels.wasm2!.threads;
+for (const kernel of Object.values(kernels)) kernel.dispose();
 console.log(JSON.stringify(figures));

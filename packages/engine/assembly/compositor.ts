@@ -612,3 +612,136 @@ export function affine(
     }
   }
 }
+
+// Jobs. The host writes a frame's draw calls into memory as records of CMD_SLOTS f64 (integers
+// and addresses stored exactly; addresses stay below 2^31) and calls `run` for a band of output
+// rows. The two-thread kernel runs the same records on disjoint bands from two threads. Every
+// output pixel depends only on its own row's arguments (row maps are per row; affine rows start
+// from their own first pixel), so any split into bands gives the bytes one whole-frame call gives.
+
+/** Bytes per job record. */
+const CMD_BYTES: usize = 256;
+/** [op, out, outW, rgba]: fill the band with one premultiplied colour. */
+const OP_FILL: i32 = 1;
+/** [op, out, outStride, src, srcStride, width, y0, rows, k, opaque]: `copyRows` from row y0. */
+const OP_COPY: i32 = 2;
+/** [op, out, outStride, x0, x1, y0, y1, src, colOff, colFrac, rowOff0, rowOff1, rowFrac, k]. */
+const OP_AXIS_BILINEAR: i32 = 3;
+/** [op, out, outStride, x0, x1, y0, y1, src, colOff, rowOff0, k]. */
+const OP_AXIS_NEAREST: i32 = 4;
+/** [op, out, outW, x0, y0, x1, y1, src, srcW, srcH, ax … sy0 (12), dw, dh, circle, opacity, nearest]. */
+const OP_AFFINE: i32 = 5;
+/** [op, out, outW]: straighten the band. */
+const OP_UNPREMULTIPLY: i32 = 6;
+
+class Arg {
+  /** Slot `i` of the record at `p` as an integer. */
+  @inline static i(p: usize, i: i32): i32 {
+    return <i32>load<f64>(p + ((<usize>i) << 3));
+  }
+
+  /** Slot `i` of the record at `p`. */
+  @inline static f(p: usize, i: i32): f64 {
+    return load<f64>(p + ((<usize>i) << 3));
+  }
+}
+
+/** Runs `count` job records at `cmds` on output rows [yStart, yEnd). */
+export function run(cmds: usize, count: i32, yStart: i32, yEnd: i32): void {
+  for (let c: i32 = 0; c < count; c++) {
+    const p = cmds + <usize>c * CMD_BYTES;
+    const op = Arg.i(p, 0);
+    if (op == OP_FILL || op == OP_UNPREMULTIPLY) {
+      const outW = Arg.i(p, 2);
+      const band = <usize>Arg.i(p, 1) + <usize>(yStart * outW) * 4;
+      const pixels = (yEnd - yStart) * outW;
+      if (op == OP_FILL) fill(band, pixels, <u32>Arg.i(p, 3));
+      else unpremultiply(band, pixels);
+    } else if (op == OP_COPY) {
+      const outStride = Arg.i(p, 2);
+      const srcStride = Arg.i(p, 4);
+      const y0 = Arg.i(p, 6);
+      const a = max(y0, yStart);
+      const b = min(y0 + Arg.i(p, 7), yEnd);
+      if (a >= b) continue;
+      copyRows(
+        <usize>Arg.i(p, 1) + <usize>((a - y0) * outStride),
+        outStride,
+        <usize>Arg.i(p, 3) + <usize>((a - y0) * srcStride),
+        srcStride,
+        Arg.i(p, 5),
+        b - a,
+        Arg.i(p, 8),
+        Arg.i(p, 9),
+      );
+    } else if (op == OP_AXIS_BILINEAR || op == OP_AXIS_NEAREST) {
+      const y0 = Arg.i(p, 5);
+      const a = max(y0, yStart);
+      const b = min(Arg.i(p, 6), yEnd);
+      if (a >= b) continue;
+      // Row maps are indexed from the layer's first row.
+      const skip = (<usize>(a - y0)) << 2;
+      if (op == OP_AXIS_BILINEAR)
+        axisBilinear(
+          <usize>Arg.i(p, 1),
+          Arg.i(p, 2),
+          Arg.i(p, 3),
+          Arg.i(p, 4),
+          a,
+          b,
+          <usize>Arg.i(p, 7),
+          <usize>Arg.i(p, 8),
+          <usize>Arg.i(p, 9),
+          <usize>Arg.i(p, 10) + skip,
+          <usize>Arg.i(p, 11) + skip,
+          <usize>Arg.i(p, 12) + skip,
+          Arg.i(p, 13),
+        );
+      else
+        axisNearest(
+          <usize>Arg.i(p, 1),
+          Arg.i(p, 2),
+          Arg.i(p, 3),
+          Arg.i(p, 4),
+          a,
+          b,
+          <usize>Arg.i(p, 7),
+          <usize>Arg.i(p, 8),
+          <usize>Arg.i(p, 9) + skip,
+          Arg.i(p, 10),
+        );
+    } else if (op == OP_AFFINE) {
+      const a = max(Arg.i(p, 4), yStart);
+      const b = min(Arg.i(p, 6), yEnd);
+      if (a >= b) continue;
+      affine(
+        <usize>Arg.i(p, 1),
+        Arg.i(p, 2),
+        Arg.i(p, 3),
+        a,
+        Arg.i(p, 5),
+        b,
+        <usize>Arg.i(p, 7),
+        Arg.i(p, 8),
+        Arg.i(p, 9),
+        Arg.f(p, 10),
+        Arg.f(p, 11),
+        Arg.f(p, 12),
+        Arg.f(p, 13),
+        Arg.f(p, 14),
+        Arg.f(p, 15),
+        Arg.f(p, 16),
+        Arg.f(p, 17),
+        Arg.f(p, 18),
+        Arg.f(p, 19),
+        Arg.f(p, 20),
+        Arg.f(p, 21),
+        Arg.f(p, 22),
+        Arg.f(p, 23),
+        Arg.i(p, 24),
+        Arg.f(p, 25),
+        Arg.i(p, 26),
+      );
+    }
+  }
+}

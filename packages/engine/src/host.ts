@@ -23,6 +23,33 @@ export interface Logger {
   child(bindings: object): Logger;
 }
 
+/**
+ * A thread running JavaScript the engine supplies. Messages are structured clones (a shared
+ * `WebAssembly.Memory` or a compiled module may be posted).
+ */
+export interface ScriptWorker {
+  postMessage(message: unknown): void;
+  /** Subscribes to the worker's messages; returns a dispose function. */
+  onMessage(listener: (message: unknown) => void): () => void;
+  /**
+   * Calls `listener` once when the worker stops for any reason (an uncaught error, an exit,
+   * `terminate`), with a short description; returns a dispose function.
+   */
+  onExit(listener: (reason: string) => void): () => void;
+  /** Stops the worker (also when it is blocked in `Atomics.wait`); idempotent. */
+  terminate(): void;
+}
+
+/**
+ * Starts workers from source text: a classic script that may use `WebAssembly` and `Atomics`
+ * and talks to its parent through `require('node:worker_threads').parentPort` (Node:
+ * `new Worker(source, { eval: true })`) or `self.postMessage`/`self.onmessage` (browsers: a
+ * Blob URL). A host should not let an idle worker keep the process alive (Node: `unref()`).
+ */
+export interface WorkerSpawner {
+  spawn(source: string): ScriptWorker;
+}
+
 /** Prometheus-shaped sink. Labels are small, fixed sets (session, node, kind, state). */
 export interface MetricsSink {
   setGauge(name: string, labels: Readonly<Record<string, string>>, value: number): void;

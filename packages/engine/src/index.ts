@@ -34,12 +34,16 @@ export type {
   JsonPacket,
   BinaryPacket,
 } from './packets';
-export type { Clock, Logger, MetricsSink } from './host';
+export type { Clock, Logger, MetricsSink, ScriptWorker, WorkerSpawner } from './host';
 export { silentLogger, nullMetrics } from './host';
 export { createTimerClock } from './clock';
 export type { TimerFunctions } from './clock';
 export { Channel, DEFAULT_CHANNEL_CAPACITY } from './channel';
 export { ONESHOT_IO_SERVICE, utf8Encode } from './nodes/io/oneshot-io';
+export {
+  COMPOSITOR_KERNEL_SERVICE,
+  COMPOSITOR_THREADS_SERVICE,
+} from './nodes/video/compositor/compositor-node';
 export type { OneshotIO } from './nodes/io/oneshot-io';
 export { packetToBytes } from './nodes/io/io-nodes';
 export { ManualClock, settle } from './testing/manual-clock';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { silentLogger } from '../../../host';
-import type { Clock } from '../../../host';
+import type { Clock, ScriptWorker, WorkerSpawner } from '../../../host';
 import type {
   CreateContext,
   InputEvent,
@@ -10,7 +10,11 @@ import type {
   ViewDataCause,
 } from '../../../node-api';
 import type { Packet, VideoPacket } from '../../../packets';
-import { COMPOSITOR_KERNEL_SERVICE, compositorNode } from './compositor-node';
+import {
+  COMPOSITOR_KERNEL_SERVICE,
+  COMPOSITOR_THREADS_SERVICE,
+  compositorNode,
+} from './compositor-node';
 import type { CompositorView } from './layout';
 import { CompositorParamsSchema } from './params';
 import type { CompositorParams } from './params';
@@ -34,12 +38,17 @@ const clock: Clock = {
 async function runNode(
   rawParams: Record<string, unknown>,
   steps: Step[],
-  options: { connected?: string[]; kernel?: 'ts' | 'wasm' } = {},
+  options: {
+    connected?: string[];
+    kernel?: 'ts' | 'wasm' | 'wasm2' | 'auto';
+    threads?: WorkerSpawner;
+  } = {},
 ) {
   let params = CompositorParamsSchema.parse(rawParams);
   const sent: VideoPacket[] = [];
   const views: { view: CompositorView; cause: ViewDataCause }[] = [];
   let stats: Record<string, number> = {};
+  const health: { status: string; reason?: string }[] = [];
   const tuneListeners = new Set<
     (p: CompositorParams, changed: Partial<CompositorParams>) => void
   >();
@@ -51,7 +60,10 @@ async function runNode(
     mode: 'oneshot',
     logger: silentLogger,
     clock,
-    services: { [COMPOSITOR_KERNEL_SERVICE]: options.kernel ?? 'wasm' },
+    services: {
+      [COMPOSITOR_KERNEL_SERVICE]: options.kernel ?? 'wasm',
+      [COMPOSITOR_THREADS_SERVICE]: options.threads,
+    },
     signal: neverStopped,
   };
   const instance = await compositorNode.create(createCtx);
@@ -88,7 +100,7 @@ async function runNode(
     },
     sleep: () => Promise.resolve(),
     pace: () => Promise.resolve(),
-    setHealth: () => {},
+    setHealth: (status, reason) => health.push({ status, reason }),
     stats(values) {
       stats = { ...stats, ...values };
     },
@@ -102,7 +114,7 @@ async function runNode(
   };
   const reason = await instance.run(ctx);
   await instance.dispose?.();
-  return { reason, sent, views, stats: () => stats };
+  return { reason, sent, views, health, stats: () => stats };
 }
 
 function frame(
@@ -114,6 +126,48 @@ function frame(
   const data = new Uint8Array(width * height * 4);
   for (let i = 0; i < data.length; i += 4) data.set(rgba, i);
   return { type: 'video', width, height, data, ptsUs };
+}
+
+/**
+ * Workers that start (they answer the kernel's init with 'ready') but never take a band, so the
+ * node's thread draws every row; `dieAfterStart` makes each exit right after starting.
+ */
+function idleThreads(dieAfterStart = false) {
+  const workers: { terminated: boolean }[] = [];
+  const spawner: WorkerSpawner = {
+    spawn(): ScriptWorker {
+      const record = { terminated: false };
+      workers.push(record);
+      const onMessage = new Set<(message: unknown) => void>();
+      const onExit = new Set<(reason: string) => void>();
+      const exit = (reason: string) => {
+        for (const listener of onExit) listener(reason);
+        onExit.clear();
+      };
+      return {
+        postMessage(message) {
+          if ((message as { type?: string }).type !== 'init') return;
+          void Promise.resolve().then(() => {
+            for (const listener of onMessage) listener({ type: 'ready' });
+            if (dieAfterStart) void Promise.resolve().then(() => exit('exit code 1'));
+          });
+        },
+        onMessage(listener) {
+          onMessage.add(listener);
+          return () => onMessage.delete(listener);
+        },
+        onExit(listener) {
+          onExit.add(listener);
+          return () => onExit.delete(listener);
+        },
+        terminate() {
+          record.terminated = true;
+          exit('terminated');
+        },
+      };
+    },
+  };
+  return { spawner, workers };
 }
 
 const packet = (pin: string, p: Packet): InputEvent => ({ type: 'packet', pin, packet: p });
@@ -271,6 +325,44 @@ describe('video::compositor node', () => {
       [32, 18],
     ]);
     expect(pixel(sent[1]!, 31, 17)).toEqual([255, 0, 0, 255]);
+  });
+
+  it('composites on two threads when the host gives a worker spawner, and stops the worker on dispose', async () => {
+    const { spawner, workers } = idleThreads();
+    const steps: Step[] = [
+      { type: 'pin_added', pin: 'in_0' },
+      packet('in_0', frame(16, 8, [9, 8, 7, 255])),
+    ];
+    const { sent, stats, health } = await runNode({ width: 16, height: 8 }, steps, {
+      kernel: 'auto',
+      threads: spawner,
+    });
+    expect(pixel(sent[0]!, 15, 7)).toEqual([9, 8, 7, 255]);
+    expect(stats()).toMatchObject({ kernel_wasm: 1, kernel_threads: 2 });
+    expect(health).toEqual([]);
+    expect(workers).toHaveLength(1);
+    expect(workers[0]!.terminated).toBe(true);
+  });
+
+  it('a worker that dies leaves the node running degraded on one thread, frames still right', async () => {
+    const { spawner } = idleThreads(true);
+    const { sent, stats, health } = await runNode(
+      { width: 16, height: 8 },
+      [
+        { type: 'pin_added', pin: 'in_0' },
+        packet('in_0', frame(16, 8, [9, 8, 7, 255])),
+        packet('in_0', frame(16, 8, [1, 2, 3, 255])),
+      ],
+      { kernel: 'wasm2', threads: spawner },
+    );
+    expect(sent.map((f) => pixel(f, 3, 3))).toEqual([
+      [9, 8, 7, 255],
+      [1, 2, 3, 255],
+    ]);
+    expect(health).toEqual([
+      { status: 'degraded', reason: 'compositor worker exited: exit code 1' },
+    ]);
+    expect(stats()).toMatchObject({ kernel_threads: 1, frames_out: 2 });
   });
 
   it('ends with input_closed when recv returns null', async () => {

@@ -1,4 +1,5 @@
 import { assertNever, familyIndex } from '@patchbay/protocol';
+import type { WorkerSpawner } from '../../../host';
 import { defineNode } from '../../../node-api';
 import type { EngineServices, NodeInstance, RunContext, ViewDataCause } from '../../../node-api';
 import type { VideoPacket } from '../../../packets';
@@ -12,9 +13,15 @@ import type { CompositorParams } from './params';
 
 /**
  * The `EngineServices` entry a host may set to pick the kernel (`'auto'` when absent): tests
- * and benchmarks force `'ts'` or `'wasm'`.
+ * and benchmarks force `'ts'`, `'wasm'` or `'wasm2'`.
  */
 export const COMPOSITOR_KERNEL_SERVICE = 'compositorKernel';
+
+/**
+ * The `EngineServices` entry holding a `WorkerSpawner`: with it, `'auto'` composites on two
+ * threads (the node's and one worker's).
+ */
+export const COMPOSITOR_THREADS_SERVICE = 'compositorThreads';
 
 /**
  * `video::compositor`: draws its inputs (`in_0`, `in_1`, …) as layers onto one RGBA output.
@@ -44,11 +51,14 @@ export const compositorNode = defineNode<CompositorParams>({
     outputs: [{ name: 'out', type: 'raw_video' }],
   }),
   async create(ctx) {
-    const { kernel, fallbackReason } = await createKernel(kernelPreference(ctx.services));
+    const { kernel, fallbackReason } = await createKernel(kernelPreference(ctx.services), {
+      threads: threadsService(ctx.services),
+      clock: ctx.clock,
+    });
     if (fallbackReason !== undefined) {
       ctx.logger.warn(
-        { reason: fallbackReason },
-        'compositor: WebAssembly kernel unavailable, using the TypeScript kernel',
+        { reason: fallbackReason, kernel: kernel.kind },
+        'compositor: preferred kernel unavailable, using a slower one',
       );
     }
     return new CompositorInstance(kernel);
@@ -57,7 +67,12 @@ export const compositorNode = defineNode<CompositorParams>({
 
 function kernelPreference(services: EngineServices): KernelPreference {
   const value = services[COMPOSITOR_KERNEL_SERVICE];
-  return value === 'wasm' || value === 'ts' ? value : 'auto';
+  return value === 'wasm2' || value === 'wasm' || value === 'ts' ? value : 'auto';
+}
+
+function threadsService(services: EngineServices): WorkerSpawner | undefined {
+  const value = services[COMPOSITOR_THREADS_SERVICE] as Partial<WorkerSpawner> | undefined;
+  return typeof value?.spawn === 'function' ? (value as WorkerSpawner) : undefined;
 }
 
 class CompositorInstance implements NodeInstance<CompositorParams> {
@@ -71,6 +86,8 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
   private framesOut = 0;
   private ignored = 0;
   private compositeMsTotal = 0;
+  /** Whether the kernel's loss of its worker has been reported. */
+  private degradeReported = false;
 
   constructor(private readonly kernel: CompositorKernel) {}
 
@@ -151,11 +168,23 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
     const data = this.kernel.output().slice();
     this.compositeMsTotal += ctx.clock.now() - t0;
     this.framesOut++;
+    const degradedReason = this.kernel.degradedReason;
+    if (degradedReason !== undefined && !this.degradeReported) {
+      // The frame is still drawn (on this thread); only the speed is lost, so the node keeps
+      // running, degraded, rather than failing.
+      this.degradeReported = true;
+      ctx.logger.warn(
+        { reason: degradedReason },
+        'compositor: worker lost, compositing on one thread',
+      );
+      ctx.setHealth('degraded', degradedReason);
+    }
     ctx.stats({
       frames_in: this.framesIn,
       frames_out: this.framesOut,
       composite_us: Math.round((this.compositeMsTotal * 1000) / this.framesOut),
-      kernel_wasm: this.kernel.kind === 'wasm' ? 1 : 0,
+      kernel_wasm: this.kernel.kind === 'wasm' || this.kernel.kind === 'wasm2' ? 1 : 0,
+      kernel_threads: this.kernel.threads,
       ignored_packets: this.ignored,
     });
     await ctx.send('out', { type: 'video', width, height, data, ptsUs: frame.ptsUs });

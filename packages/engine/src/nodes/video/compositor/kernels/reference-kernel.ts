@@ -25,6 +25,7 @@ export function createReferenceKernel(): CompositorKernel {
   let out: Uint8Array = new Uint8Array(0);
   return {
     kind: 'reference',
+    threads: 1,
     setSource(pin, width, height, data) {
       sources.set(pin, { width, height, data });
     },

@@ -54,6 +54,7 @@ export function createTsKernel(): CompositorKernel {
 
 class TsKernel implements CompositorKernel {
   readonly kind = 'ts' as const;
+  readonly threads = 1;
   private readonly sources = new Map<string, TsSource>();
   private readonly maps = new Map<string, CachedMaps>();
   private out32 = new Int32Array(0);

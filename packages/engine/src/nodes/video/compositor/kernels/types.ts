@@ -6,7 +6,14 @@ export const Filter = { bilinear: 'bilinear', nearest: 'nearest' } as const;
 export type Filter = (typeof Filter)[keyof typeof Filter];
 
 /** Which implementation composites: the node reports it in its stats. */
-export const KernelKind = { wasm: 'wasm', ts: 'ts', reference: 'reference' } as const;
+export const KernelKind = {
+  /** WebAssembly SIMD on the calling thread. */
+  wasm: 'wasm',
+  /** The same module on a shared memory, rows split between the calling thread and a worker. */
+  wasm2: 'wasm2',
+  ts: 'ts',
+  reference: 'reference',
+} as const;
 export type KernelKind = (typeof KernelKind)[keyof typeof KernelKind];
 
 /** One output frame to draw: the layers (bottom first) over a background. */
@@ -25,11 +32,16 @@ export interface CompositeJob {
  */
 export interface CompositorKernel {
   readonly kind: KernelKind;
+  /** Threads compositing now: 2 for `wasm2` while its worker lives, else 1. */
+  readonly threads: number;
+  /** Set once a multi-threaded kernel has lost its worker and composites on one thread. */
+  readonly degradedReason?: string;
   setSource(pin: string, width: number, height: number, data: Uint8Array): void;
   deleteSource(pin: string): void;
   /** Draws `job`; layers whose source is missing or whose size differs from `layer.source` are skipped. */
   composite(job: CompositeJob): void;
   /** The last output (straight-alpha RGBA8): a view that the next `composite` overwrites. */
   output(): Uint8Array;
+  /** Frees the kernel's memory and stops its worker, if any. */
   dispose(): void;
 }

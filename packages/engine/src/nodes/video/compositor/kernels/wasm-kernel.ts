@@ -3,95 +3,26 @@ import { COMPOSITOR_WASM_BASE64 } from './generated/compositor-wasm';
 import { axisMap, LayerKind, layerGeometry } from './geometry';
 import type { LayerGeometry } from './geometry';
 import { coversOpaquely, premultiplied } from './ts-kernel';
-import type { CompositeJob, CompositorKernel } from './types';
+import type { CompositeJob, CompositorKernel, KernelKind } from './types';
 import { wasmApi } from './wasm-api';
-import type { WasmMemory } from './wasm-api';
+import type { WasmInstance, WasmMemory } from './wasm-api';
 import { WasmArena } from './wasm-arena';
 
-/** The exports of assembly/compositor.ts (addresses are byte offsets into `memory`). */
-interface KernelExports {
-  memory: WasmMemory;
+/** The exports of assembly/compositor.ts the host calls (addresses are byte offsets into memory). */
+export interface KernelExports {
   heapBase(): number;
   premultiply(ptr: number, pixels: number): number;
-  fill(ptr: number, pixels: number, rgba: number): void;
-  unpremultiply(ptr: number, pixels: number): void;
-  copyRows(
-    out: number,
-    outStride: number,
-    src: number,
-    srcStride: number,
-    width: number,
-    rows: number,
-    k: number,
-    opaque: number,
-  ): void;
-  axisBilinear(
-    out: number,
-    outStride: number,
-    x0: number,
-    x1: number,
-    y0: number,
-    y1: number,
-    src: number,
-    colOff: number,
-    colFrac: number,
-    rowOff0: number,
-    rowOff1: number,
-    rowFrac: number,
-    k: number,
-  ): void;
-  axisNearest(
-    out: number,
-    outStride: number,
-    x0: number,
-    x1: number,
-    y0: number,
-    y1: number,
-    src: number,
-    colOff: number,
-    rowOff0: number,
-    k: number,
-  ): void;
-  affine(
-    out: number,
-    outW: number,
-    x0: number,
-    y0: number,
-    x1: number,
-    y1: number,
-    src: number,
-    srcW: number,
-    srcH: number,
-    ax: number,
-    bx: number,
-    cx: number,
-    ay: number,
-    by: number,
-    cy: number,
-    sxx: number,
-    sxy: number,
-    sx0: number,
-    syx: number,
-    syy: number,
-    sy0: number,
-    dw: number,
-    dh: number,
-    circle: number,
-    opacity: number,
-    nearest: number,
-  ): void;
+  /** Runs `count` job records at `cmds` on output rows [yStart, yEnd). */
+  run(cmds: number, count: number, yStart: number, yEnd: number): void;
 }
 
-const EXPORTED_FUNCTIONS = [
-  'heapBase',
-  'premultiply',
-  'fill',
-  'unpremultiply',
-  'copyRows',
-  'axisBilinear',
-  'axisNearest',
-  'affine',
-] as const;
+const EXPORTED_FUNCTIONS = ['heapBase', 'premultiply', 'run'] as const;
+
+/** Job record opcodes and size; mirrors the `OP_*` constants in assembly/compositor.ts. */
+const Op = { fill: 1, copy: 2, axisBilinear: 3, axisNearest: 4, affine: 5, unpremultiply: 6 };
+const CMD_SLOTS = 32;
+/** A job has a fill, the layers and an unpremultiply at most. */
+const FIXED_CMDS = 2;
 
 /** Kernels read in 16-byte groups that may run past a buffer's end (see assembly/compositor.ts). */
 const PAD = 16;
@@ -132,24 +63,44 @@ export async function createWasmKernel(): Promise<CompositorKernel> {
   const bytes = await modulePromise;
   if (!api.validate(bytes)) throw new Error('WebAssembly SIMD is not supported here');
   const { instance } = await api.instantiate(bytes, {});
+  const memory = instance.exports.memory as WasmMemory;
+  return new WasmKernel(kernelExports(instance), memory);
+}
+
+/** The instance's exports, checked. */
+export function kernelExports(instance: WasmInstance): KernelExports {
   const ex = instance.exports;
   for (const name of EXPORTED_FUNCTIONS) {
     if (typeof ex[name] !== 'function') throw new Error(`compositor kernel lacks export ${name}`);
   }
-  return new WasmKernel(ex as unknown as KernelExports);
+  return ex as unknown as KernelExports;
 }
 
-class WasmKernel implements CompositorKernel {
-  readonly kind = 'wasm' as const;
-  private readonly arena: WasmArena;
+/**
+ * The WebAssembly kernel: geometry and maps in TypeScript, the job as records in WASM memory,
+ * pixels by the module's `run`. A subclass may run the rows on more threads (`runRows`).
+ */
+export class WasmKernel implements CompositorKernel {
+  get kind(): KernelKind {
+    return 'wasm';
+  }
+  get threads(): number {
+    return 1;
+  }
+  protected readonly arena: WasmArena;
   private readonly sources = new Map<string, WasmSource>();
   private readonly maps = new Map<string, WasmMaps>();
   private outPtr = 0;
   private outPixels = -1;
   private out8: Uint8Array = new Uint8Array(0);
+  private cmdPtr = 0;
+  private cmdCapacity = 0;
 
-  constructor(private readonly ex: KernelExports) {
-    this.arena = new WasmArena(ex.memory, ex.heapBase());
+  constructor(
+    protected readonly ex: KernelExports,
+    protected readonly memory: WasmMemory,
+  ) {
+    this.arena = new WasmArena(memory, ex.heapBase());
   }
 
   setSource(pin: string, width: number, height: number, data: Uint8Array): void {
@@ -172,8 +123,8 @@ class WasmKernel implements CompositorKernel {
   }
 
   output(): Uint8Array {
-    // Rebuilt when the memory grew (the old buffer is detached then).
-    if (this.out8.buffer !== this.ex.memory.buffer)
+    // Rebuilt when the memory grew (the old buffer is detached then, or too short if shared).
+    if (this.out8.buffer !== this.memory.buffer)
       this.out8 = this.view(this.outPtr, Math.max(0, this.outPixels) * 4);
     return this.out8;
   }
@@ -182,18 +133,58 @@ class WasmKernel implements CompositorKernel {
     for (const pin of [...this.sources.keys()]) this.deleteSource(pin);
   }
 
-  /** Bytes of WASM memory held for frames, output and maps (for stats). */
+  /** Bytes of WASM memory held for frames, output, maps and jobs (for stats). */
   get memoryBytes(): number {
     return this.arena.used;
   }
 
   composite(job: CompositeJob): void {
+    // encode first: it may move the job records.
+    const count = this.encode(job);
+    if (!this.runRows(this.cmdPtr, count, job.height)) {
+      // A subclass lost its helper thread mid-frame and abandoned the frame's buffers (see
+      // abandonFrameBuffers): draw the frame again, here, into new ones.
+      const again = this.encode(job);
+      this.ex.run(this.cmdPtr, again, 0, job.height);
+    }
+    this.out8 = this.view(this.outPtr, job.width * job.height * 4);
+  }
+
+  /**
+   * Draws output rows [0, height) from the job records: here, on this thread in one call.
+   * Returns false when the rows were not all drawn.
+   */
+  protected runRows(cmds: number, count: number, height: number): boolean {
+    this.ex.run(cmds, count, 0, height);
+    return true;
+  }
+
+  /**
+   * Forgets the output and job buffers without freeing them and returns their addresses, for a
+   * subclass whose worker may still be writing them: the next frame allocates new ones.
+   */
+  protected abandonFrameBuffers(): number[] {
+    const ptrs = [this.outPtr, this.cmdPtr].filter((_, i) =>
+      i === 0 ? this.outPixels >= 0 : this.cmdCapacity > 0,
+    );
+    this.outPixels = -1;
+    this.cmdCapacity = 0;
+    return ptrs;
+  }
+
+  /** Takes in the job's sources and writes its records; returns how many. */
+  private encode(job: CompositeJob): number {
     const W = job.width;
     const H = job.height;
     if (this.outPixels !== W * H) {
       if (this.outPixels >= 0) this.arena.release(this.outPtr);
       this.outPtr = this.arena.alloc(W * H * 4 + PAD);
       this.outPixels = W * H;
+    }
+    if (this.cmdCapacity < job.layers.length + FIXED_CMDS) {
+      if (this.cmdCapacity) this.arena.release(this.cmdPtr);
+      this.cmdCapacity = job.layers.length + FIXED_CMDS;
+      this.cmdPtr = this.arena.alloc(this.cmdCapacity * CMD_SLOTS * 8);
     }
     const nearest = job.filter === 'nearest';
     const draws: { pin: string; g: LayerGeometry; src: WasmSource }[] = [];
@@ -203,34 +194,46 @@ class WasmKernel implements CompositorKernel {
       const g = layerGeometry(layer, W, H);
       if (g) draws.push({ pin: layer.pin, g, src: this.ingest(src) });
     }
-    const ex = this.ex;
+    // Made after ingest and maps, which may grow the memory.
+    const maps = draws.map(({ pin, g, src }) =>
+      g.kind === LayerKind.axis ? this.axisMaps(pin, g, nearest, src.width * 4) : undefined,
+    );
+    const cmds = new Float64Array(this.memory.buffer, this.cmdPtr, this.cmdCapacity * CMD_SLOTS);
+    let count = 0;
+    const put = (...args: number[]) => {
+      cmds.set(args, count * CMD_SLOTS);
+      count++;
+    };
     const out = this.outPtr;
     const first = draws[0];
     if (!(first && coversOpaquely(first.g, first.src.opaque, W, H)))
-      ex.fill(out, W * H, premultiplied(job.background));
+      put(Op.fill, out, W, premultiplied(job.background) | 0);
 
-    for (const { pin, g, src } of draws) {
+    draws.forEach(({ g, src }, i) => {
       const k = Math.round(g.opacity * K_ONE);
       const stride = src.width * 4;
       if (g.kind === LayerKind.copy) {
         const dx = Math.round(g.sx0 - 0.5);
         const dy = Math.round(g.sy0 - 0.5);
-        ex.copyRows(
+        put(
+          Op.copy,
           out + (g.y0 * W + g.x0) * 4,
           W * 4,
           src.ptr + ((g.y0 + dy) * src.width + g.x0 + dx) * 4,
           stride,
           g.x1 - g.x0,
+          g.y0,
           g.y1 - g.y0,
           k,
           src.opaque ? 1 : 0,
         );
       } else if (g.kind === LayerKind.axis) {
-        const m = this.axisMaps(pin, g, nearest, stride);
+        const m = maps[i]!;
         if (nearest)
-          ex.axisNearest(out, W * 4, g.x0, g.x1, g.y0, g.y1, src.ptr, m.colOff, m.rowOff0, k);
+          put(Op.axisNearest, out, W * 4, g.x0, g.x1, g.y0, g.y1, src.ptr, m.colOff, m.rowOff0, k);
         else
-          ex.axisBilinear(
+          put(
+            Op.axisBilinear,
             out,
             W * 4,
             g.x0,
@@ -246,7 +249,8 @@ class WasmKernel implements CompositorKernel {
             k,
           );
       } else {
-        ex.affine(
+        put(
+          Op.affine,
           out,
           W,
           g.x0,
@@ -275,9 +279,9 @@ class WasmKernel implements CompositorKernel {
           nearest ? 1 : 0,
         );
       }
-    }
-    if (job.background.a < 255) ex.unpremultiply(out, W * H);
-    this.out8 = this.view(out, W * H * 4);
+    });
+    if (job.background.a < 255) put(Op.unpremultiply, out, W);
+    return count;
   }
 
   /** Copies a new frame into its slot (once) and premultiplies it there. */
@@ -316,7 +320,7 @@ class WasmKernel implements CompositorKernel {
       rowOff1: ptr + colInts * 8 + nr * 4,
       rowFrac: ptr + colInts * 8 + nr * 8,
     };
-    const ints = new Int32Array(this.ex.memory.buffer, ptr, 2 * colInts + 3 * nr);
+    const ints = new Int32Array(this.memory.buffer, ptr, 2 * colInts + 3 * nr);
     for (let i = 0; i < colInts; i++) {
       ints[i] = cols.tap0[i]! * 4;
       ints[colInts + i] = cols.frac[i]! >> 1;
@@ -337,6 +341,6 @@ class WasmKernel implements CompositorKernel {
   }
 
   private view(ptr: number, bytes: number): Uint8Array {
-    return new Uint8Array(this.ex.memory.buffer, ptr, bytes);
+    return new Uint8Array(this.memory.buffer, ptr, bytes);
   }
 }
