@@ -6,7 +6,9 @@
  * - raw: the same float frames converted to s16 and encoded on the main thread, with the WASM
  *   build (what the node runs) and with the native addon (the library's default on this platform,
  *   which the node cannot use: see packages/codecs/README.md).
- * Best of 3 for each. `ratio` = node ÷ raw WASM (the cost of the node machinery, same codec);
+ * The three are measured in turns, 5 rounds, and each reports its best round (on a shared
+ * 2-core machine, load from elsewhere drifts; taking turns exposes each to the same drift).
+ * `ratio` = node ÷ raw WASM (the cost of the node machinery, same codec);
  * `ratio_vs_native` = node ÷ raw native. Node figures start when the pipeline goes live (the
  * encoder is created and warmed before that, by design); `node_x_realtime_incl_startup` counts
  * the worker's start too. Prints one JSON line.
@@ -22,7 +24,7 @@ const RATE = 48_000;
 const FRAME = 960;
 const FRAMES = (AUDIO_S * RATE) / FRAME;
 const BITRATE = 64_000;
-const RUNS = 3;
+const RUNS = 5;
 const OPUS_SET_BITRATE = 4002;
 
 interface RawEncoder {
@@ -49,14 +51,10 @@ function rawSeconds(encoder: RawEncoder): number {
   return (performance.now() - t0) / 1000;
 }
 
-function bestRaw(make: () => RawEncoder): number {
-  let best = Infinity;
-  for (let r = 0; r < RUNS; r++) {
-    const encoder = make();
-    encoder.ctl(OPUS_SET_BITRATE, BITRATE);
-    best = Math.min(best, rawSeconds(encoder));
-  }
-  return best;
+function rawRun(make: () => RawEncoder): number {
+  const encoder = make();
+  encoder.ctl(OPUS_SET_BITRATE, BITRATE);
+  return rawSeconds(encoder);
 }
 
 const pipeline: Pipeline = {
@@ -94,10 +92,12 @@ type EncoderClass = new (o: { channels: number; sample_rate: number; application
 const require = createRequire(import.meta.url);
 const native = (require('@evan/opus') as { Encoder: EncoderClass }).Encoder;
 const wasm = (require('@evan/opus/wasm/index.js') as { Encoder: EncoderClass }).Encoder;
-const rawNative = bestRaw(() => new native({ channels: 1, sample_rate: RATE, application: 'audio' }));
-const rawWasm = bestRaw(() => new wasm({ channels: 1, sample_rate: RATE, application: 'audio' }));
+let rawNative = Infinity;
+let rawWasm = Infinity;
 let node = { live: Infinity, total: Infinity, packets: 0 };
 for (let r = 0; r < RUNS; r++) {
+  rawNative = Math.min(rawNative, rawRun(() => new native({ channels: 1, sample_rate: RATE, application: 'audio' })));
+  rawWasm = Math.min(rawWasm, rawRun(() => new wasm({ channels: 1, sample_rate: RATE, application: 'audio' })));
   const run = await nodeRun();
   if (run.live < node.live) node = run;
 }

@@ -2,11 +2,21 @@ import type { Result } from '@patchbay/protocol';
 import type { CodecError } from './errors';
 
 /**
- * Most frames a host sends in one message. Batching saves a message per frame; the cap keeps a
- * batch well below the forward loop's in-flight window, so the codec has the next batch queued
- * while its last output travels back (a batch as big as the window would make them take turns).
+ * Default for the most frames a host sends in one message. Batching saves a message per frame
+ * (a message costs about as much as encoding a small frame); a batch must stay well below the
+ * forward loop's in-flight window, so the codec has the next batch queued while its last output
+ * travels back (a batch as big as the window would make them take turns). `defineCodecNode`
+ * sizes it to a quarter of the window.
  */
-export const CODEC_BATCH_FRAMES = 4;
+export const CODEC_BATCH_FRAMES = 8;
+
+/** Options the worker and process hosts share. */
+export interface RemoteHostOptions {
+  /** Environment of the thread or process (default: a copy of this process's). */
+  env?: Record<string, string | undefined>;
+  /** Most frames per message (default CODEC_BATCH_FRAMES). */
+  batchFrames?: number;
+}
 
 /** The buffer types a frame may carry across a thread or process boundary. */
 export type CodecData = Uint8Array | Int16Array | Float32Array;

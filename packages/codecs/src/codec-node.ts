@@ -8,7 +8,7 @@ import type { CodecHost, CodecHostKind, CodecInfo, CodecSpec } from './codec-hos
 import { CodecError } from './errors';
 import { InlineCodecHost } from './inline-codec-host';
 import { ProcessCodecHost } from './process-codec-host';
-import { runCodec } from './run-codec';
+import { CODEC_MAX_IN_FLIGHT, runCodec } from './run-codec';
 import type { CodecAdapter, CodecRunEnd } from './run-codec';
 import { WorkerCodecHost } from './worker-codec-host';
 
@@ -32,13 +32,15 @@ export interface CodecNodeSpec<P> {
   codec(params: P): CodecChoice | Promise<CodecChoice>;
   /** A fresh adapter per run; `info` is what the started codec reported (e.g. Opus's lookahead). */
   adapter(params: P, info: CodecInfo, nodeId: string): CodecAdapter;
+  /** Unacknowledged frames the codec may hold (default CODEC_MAX_IN_FLIGHT; lower it for big frames). */
+  readonly maxInFlight?: number;
 }
 
 /** Knobs shared by every codec node of a registry (tests shorten the watchdog). */
 export interface CodecNodeOptions {
   /** C3 idle timeout; default CODEC_IDLE_TIMEOUT_MS. */
   idleTimeoutMs?: number;
-  /** Default CODEC_MAX_IN_FLIGHT. */
+  /** Overrides every spec's `maxInFlight` (tests). */
   maxInFlight?: number;
   /** Default CODEC_START_TIMEOUT_MS. */
   startTimeoutMs?: number;
@@ -57,7 +59,10 @@ const codecNodes = new WeakSet<object>();
  * `finalizeCodecRun`; `dispose` terminates the host.
  */
 export function defineCodecNode<P>(spec: CodecNodeSpec<P>, options: CodecNodeOptions = {}): NodeDefinition<P> {
-  const makeHost = options.createHost ?? defaultHost;
+  const maxInFlight = options.maxInFlight ?? spec.maxInFlight ?? CODEC_MAX_IN_FLIGHT;
+  // A quarter of the window per message: the codec always has the next batch queued.
+  const batchFrames = Math.max(1, Math.floor(maxInFlight / 4));
+  const makeHost = options.createHost ?? ((kind: CodecHostKind) => defaultHost(kind, batchFrames));
   const def = defineNode<P>({
     kind: spec.kind,
     description: spec.description,
@@ -80,7 +85,7 @@ export function defineCodecNode<P>(spec: CodecNodeSpec<P>, options: CodecNodeOpt
           const end = await runCodec(ctx, host, {
             ...spec.adapter(ctx.params, info, ctx.nodeId),
             idleTimeoutMs: options.idleTimeoutMs,
-            maxInFlight: options.maxInFlight,
+            maxInFlight,
           });
           options.onRunEnd?.(ctx.nodeId, spec.kind, end);
           return finalizeCodecRun({ nodeId: ctx.nodeId, kind: spec.kind, codec: codec.name, host: host.kind }, end);
@@ -140,12 +145,12 @@ const ABANDONED: Record<CodecHostKind, string> = {
   inline: 'its pending call was dropped',
 };
 
-function defaultHost(kind: CodecHostKind): CodecHost {
+function defaultHost(kind: CodecHostKind, batchFrames: number): CodecHost {
   switch (kind) {
     case 'worker':
-      return new WorkerCodecHost();
+      return new WorkerCodecHost({ batchFrames });
     case 'process':
-      return new ProcessCodecHost();
+      return new ProcessCodecHost({ batchFrames });
     case 'inline':
       return new InlineCodecHost();
     default:

@@ -22,6 +22,7 @@ export type {
   CodecInstance,
   CodecSpec,
   FactoryCodecSpec,
+  RemoteHostOptions,
   ModuleCodecSpec,
 } from './codec-host';
 export { WorkerCodecHost } from './worker-codec-host';

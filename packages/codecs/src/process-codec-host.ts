@@ -4,15 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { err, ok } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
 import { BaseCodecHost, CODEC_BATCH_FRAMES, CodecHostKind, isModuleSpec } from './codec-host';
-import type { CodecFrame, CodecInfo, CodecSpec } from './codec-host';
+import type { CodecFrame, CodecInfo, CodecSpec, RemoteHostOptions } from './codec-host';
 import { CodecError } from './errors';
 import { StderrTail } from './stderr-tail';
 
 const PROCESS_ENTRY = fileURLToPath(new URL('./runtime/process-entry.mjs', import.meta.url));
 
-export interface ProcessCodecHostOptions {
-  env?: Record<string, string | undefined>;
-}
+export type ProcessCodecHostOptions = RemoteHostOptions;
 
 /**
  * Runs a codec module in a child process. For native code that may wedge inside a blocking call:
@@ -84,7 +82,7 @@ export class ProcessCodecHost extends BaseCodecHost {
     if (this.#terminating || this.finished) return;
     // IPC serializes (one copy) whatever we send, so there is nothing to transfer or pre-copy.
     this.#batch.push(frame);
-    if (this.#batch.length >= CODEC_BATCH_FRAMES) this.#flush(child);
+    if (this.#batch.length >= (this.#options.batchFrames ?? CODEC_BATCH_FRAMES)) this.#flush(child);
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush(child));

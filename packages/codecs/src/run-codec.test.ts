@@ -190,7 +190,8 @@ describe('[C2][C3][C5] the watchdog abandons a wedged codec', () => {
 
   for (const w of wedges) {
     it(`[C3][C5] ${w.name}: the node fails naming itself and the truncated output, the run is an error, the ${w.host} is gone`, async () => {
-      const h = harness(w.host, { mode: w.mode }, { idleTimeoutMs: 150 });
+      // 20 frames into a window of 4: the queue fills behind the wedged frame.
+      const h = harness(w.host, { mode: w.mode }, { idleTimeoutMs: 150, maxInFlight: 4 });
       const r = await codecRun(h, 400);
       expect(r.ok).toBe(false);
       if (r.ok) return;

@@ -10,12 +10,12 @@ import { errorText } from './errors';
  */
 export const CODEC_IDLE_TIMEOUT_MS = 5_000;
 /**
- * Input frames handed to a codec and not yet acknowledged before the loop stops reading input.
- * Room for two batches (hosts send what arrives in one event-loop turn as one message), so the
- * codec has the next batch queued while its last output is on its way. A realtime stream never
- * gets near it: frames arrive one at a time.
+ * Input frames handed to a codec and not yet acknowledged before the loop stops reading input:
+ * four batches (see CODEC_BATCH_FRAMES), so an unpaced run keeps the codec busy. A realtime
+ * stream never gets near it (frames arrive one at a time). Codecs of big frames (video) set a
+ * smaller `maxInFlight` on their node spec: this many 720p RGBA frames would be ~120 MB.
  */
-export const CODEC_MAX_IN_FLIGHT = 16;
+export const CODEC_MAX_IN_FLIGHT = 32;
 /** How often the armed watchdog reads the host's progress counter. */
 export const CODEC_WATCHDOG_POLL_MS = 100;
 

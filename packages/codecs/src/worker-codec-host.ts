@@ -2,16 +2,13 @@ import { Worker } from 'node:worker_threads';
 import { err, ok } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
 import { BaseCodecHost, CODEC_BATCH_FRAMES, CodecHostKind, isModuleSpec, ownedData } from './codec-host';
-import type { CodecFrame, CodecInfo, CodecSpec } from './codec-host';
+import type { CodecFrame, CodecInfo, CodecSpec, RemoteHostOptions } from './codec-host';
 import { CodecError } from './errors';
 import { StderrTail } from './stderr-tail';
 
 const WORKER_ENTRY = new URL('./runtime/worker-entry.mjs', import.meta.url);
 
-export interface WorkerCodecHostOptions {
-  /** Environment of the thread (defaults to a copy of this process's). */
-  env?: Record<string, string | undefined>;
-}
+export type WorkerCodecHostOptions = RemoteHostOptions;
 
 /**
  * Runs a codec module in a `worker_threads` Worker. For JS and WASM codecs: `terminate()` stops
@@ -84,7 +81,7 @@ export class WorkerCodecHost extends BaseCodecHost {
     const data = ownedData(frame.data, options.transfer === true);
     this.#batch.push({ ...frame, data });
     this.#transfer.push(data.buffer as ArrayBuffer);
-    if (this.#batch.length >= CODEC_BATCH_FRAMES) this.#flush(worker);
+    if (this.#batch.length >= (this.#options.batchFrames ?? CODEC_BATCH_FRAMES)) this.#flush(worker);
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush(worker));
