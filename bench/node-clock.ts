@@ -1,15 +1,5 @@
-import { createTimerClock } from '@patchbay/engine';
-import type { Clock } from '@patchbay/engine';
-
-/** The engine clock on Node timers (benchmarks run outside any app). */
-export function nodeClock(): Clock {
-  return createTimerClock({
-    now: () => performance.now(),
-    setTimeout: (callback, ms) => setTimeout(callback, ms),
-    clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-    setImmediate: (callback) => setImmediate(callback),
-  });
-}
+/** Figures helpers shared by the benchmarks (the Node clock lives in @patchbay/codecs). */
+export { nodeClock } from '@patchbay/codecs';
 
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;

@@ -84,6 +84,22 @@ nodes:
     expect(r.stderr).toMatch(/node media failed: .*no input bound to name "upload"/);
   });
 
+  it('run writes an Ogg Opus file from samples/ that starts with the Ogg and OpusHead magic', () => {
+    const out = join(dir, 'tone.ogg');
+    const r = patchbay(
+      'run',
+      resolve(import.meta.dirname, '..', '..', '..', 'samples', 'tone-ogg-opus.yml'),
+      '--output',
+      out,
+      '--quiet',
+    );
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const bytes = readFileSync(out);
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('OggS');
+    expect(bytes.subarray(28, 36).toString('latin1')).toBe('OpusHead');
+  });
+
   it('validate prints every problem with its node and exits non-zero', () => {
     const yml = file(
       'bad.yml',

@@ -1,10 +1,10 @@
 import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { createDefaultRegistry, describeStates, runOneshot } from '@patchbay/engine';
+import { createCodecRegistry, nodeClock } from '@patchbay/codecs';
+import { describeStates, runOneshot } from '@patchbay/engine';
 import type { OneshotIO } from '@patchbay/engine';
 import { describeState, importPipelineYaml } from '@patchbay/protocol';
 import type { Pipeline, Problem } from '@patchbay/protocol';
-import { nodeClock } from './node-host';
 
 /** Exit codes: 0 success, 1 the run or the pipeline failed, 2 usage or file errors. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -106,7 +106,7 @@ function loadPipeline(file: string | undefined, say: (l: string) => void): Pipel
     say(`patchbay: no such file: ${file}`);
     return EXIT.usage;
   }
-  const result = importPipelineYaml(readFileSync(file, 'utf8'), createDefaultRegistry());
+  const result = importPipelineYaml(readFileSync(file, 'utf8'), createCodecRegistry());
   if (!result.ok) {
     say(`patchbay: ${file}: ${result.error.length} problem${result.error.length === 1 ? '' : 's'}`);
     for (const p of result.error) say(`  ${formatProblem(p)}`);
@@ -150,7 +150,7 @@ async function run(args: Args, streams: CliStreams, say: (l: string) => void): P
   };
   const started = performance.now();
   const result = await runOneshot(pipeline, {
-    registry: createDefaultRegistry(),
+    registry: createCodecRegistry(),
     clock: nodeClock(),
     io,
     onState: (node, state) => {

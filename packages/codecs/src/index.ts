@@ -45,3 +45,4 @@ export { oggMuxerSpec, OggMuxerParamsSchema } from './ogg/ogg-muxer-node';
 export type { OggMuxerParams } from './ogg/ogg-muxer-node';
 export { OggOpusWriter, createOggOpusMuxer, OPUS_DEFAULT_PRE_SKIP } from './ogg/ogg-opus-muxer';
 export type { OggOpusOptions } from './ogg/ogg-opus-muxer';
+export { nodeClock, nodeWorkerSpawner } from './node-host';
