@@ -7,8 +7,10 @@
 //
 // The host owns the memory layout (its arena allocator hands out the addresses passed here):
 // this module allocates nothing. Buffers the kernels read in 16- or 8-byte groups carry 16
-// bytes of padding, so a group that runs past a row (or the buffer) reads harmless bytes and
-// writes back what it read (its lanes carry weight 0, and a blend with weight 0 is exact).
+// bytes of padding, so a group that runs past a row (or the buffer) reads harmless bytes; its
+// extra lanes carry weight 0 and are never stored (`Px.store4`): past a row's end are the next
+// row's first pixels, which the two-thread kernel may be drawing on the other thread at that
+// moment (a band starts there), and writing back what was read would undo its writes.
 //
 // Fixed point: interpolation weights are Q15 (0..32767 = 0..1) through `q15mulr_sat_s`, which
 // rounds; layer weights k are 0..256 (256 = 1) through 16-bit multiplies whose products stay
@@ -59,47 +61,80 @@ class Px {
     return i16x8.add(s, i16x8.shr_u(i16x8.add(i16x8.mul(d, inv), i16x8.splat(128)), 8));
   }
 
-  /** Blends 4 premultiplied pixels `s` (u8x16) onto `dst` with per-pixel weights `k` (i32x4, 0..256). */
-  @inline static blend4(dst: usize, s: v128, k: v128): void {
+  /**
+   * Stores the first `left` pixels of `v` at `dst` (all 4 when `left` >= 4): a group that runs
+   * past its row must not write the pixels beyond, which may be another thread's (see the top).
+   */
+  @inline static store4(dst: usize, v: v128, left: i32): void {
+    if (left >= 4) {
+      v128.store(dst, v);
+    } else if (left == 3) {
+      v128.store64_lane(dst, v, 0);
+      v128.store32_lane(dst, v, 2, 8);
+    } else if (left == 2) {
+      v128.store64_lane(dst, v, 0);
+    } else {
+      v128.store32_lane(dst, v, 0);
+    }
+  }
+
+  /**
+   * Blends 4 premultiplied pixels `s` (u8x16) onto `dst` with per-pixel weights `k` (i32x4,
+   * 0..256); stores the first `left` of them.
+   */
+  @inline static blend4(dst: usize, s: v128, k: v128, left: i32): void {
     const d = v128.load(dst);
     const kn = i16x8.narrow_i32x4_s(k, k);
     const k01 = v128.shuffle<i16>(kn, kn, 0, 0, 0, 0, 1, 1, 1, 1);
     const k23 = v128.shuffle<i16>(kn, kn, 2, 2, 2, 2, 3, 3, 3, 3);
     const lo = Px.blend2(i16x8.extend_low_i8x16_u(s), i16x8.extend_low_i8x16_u(d), k01);
     const hi = Px.blend2(i16x8.extend_high_i8x16_u(s), i16x8.extend_high_i8x16_u(d), k23);
-    v128.store(dst, i8x16.narrow_i16x8_u(lo, hi));
+    Px.store4(dst, i8x16.narrow_i16x8_u(lo, hi), left);
   }
 
-  /** Draws 4 pixels with the alpha 0 / 255 fast paths: nothing to do, or a plain store. */
-  @inline static put4(dst: usize, s: v128, k: v128): void {
+  /**
+   * Draws 4 pixels with the alpha 0 / 255 fast paths: nothing to do, or a plain store. Stores
+   * the first `left` of them (weights past `left` must be 0).
+   */
+  @inline static put4(dst: usize, s: v128, k: v128, left: i32): void {
     const amask = i32x4.splat(0xff000000);
     const a = v128.and(s, amask);
     if (!v128.any_true(a)) return;
     if (i32x4.all_true(v128.and(i32x4.eq(a, amask), i32x4.eq(k, i32x4.splat(K_ONE))))) {
-      v128.store(dst, s);
+      Px.store4(dst, s, left);
       return;
     }
-    Px.blend4(dst, s, k);
+    Px.blend4(dst, s, k, left);
   }
 
   /**
    * `put4` for samples still in i16 form (two pixels per vector), weights already broadcast per
-   * pixel: saves the narrow/extend round trip; `full` = weight 256 everywhere.
+   * pixel: saves the narrow/extend round trip; `full` = weight 256 everywhere. Stores the first
+   * `left` pixels (weights past `left` must be 0, so `full` only with `left` = 4).
    */
-  @inline static put4h(dst: usize, s01: v128, s23: v128, k01: v128, k23: v128, full: bool): void {
+  @inline static put4h(
+    dst: usize,
+    s01: v128,
+    s23: v128,
+    k01: v128,
+    k23: v128,
+    full: bool,
+    left: i32,
+  ): void {
     const s = i8x16.narrow_i16x8_u(s01, s23);
     const amask = i32x4.splat(0xff000000);
     const a = v128.and(s, amask);
     if (!v128.any_true(a)) return;
     if (full && i32x4.all_true(i32x4.eq(a, amask))) {
-      v128.store(dst, s);
+      Px.store4(dst, s, left);
       return;
     }
     const d = v128.load(dst);
     const dl = i16x8.extend_low_i8x16_u(d);
     const dh = i16x8.extend_high_i8x16_u(d);
-    if (full) v128.store(dst, i8x16.narrow_i16x8_u(Px.over2(s01, dl), Px.over2(s23, dh)));
-    else v128.store(dst, i8x16.narrow_i16x8_u(Px.blend2(s01, dl, k01), Px.blend2(s23, dh, k23)));
+    if (full) Px.store4(dst, i8x16.narrow_i16x8_u(Px.over2(s01, dl), Px.over2(s23, dh)), left);
+    else
+      Px.store4(dst, i8x16.narrow_i16x8_u(Px.blend2(s01, dl, k01), Px.blend2(s23, dh, k23)), left);
   }
 
   /** Weights for a group of 4 pixels of which only the first `left` are real. */
@@ -320,12 +355,13 @@ export function copyRows(
     const s = src + <usize>(r * srcStride);
     let x: i32 = 0;
     for (; x + 4 <= width; x += 4)
-      Px.put4(d + ((<usize>x) << 2), v128.load(s + ((<usize>x) << 2)), kv);
+      Px.put4(d + ((<usize>x) << 2), v128.load(s + ((<usize>x) << 2)), kv, 4);
     if (x < width)
       Px.blend4(
         d + ((<usize>x) << 2),
         v128.load(s + ((<usize>x) << 2)),
         Px.tailWeights(kv, width - x),
+        width - x,
       );
   }
 }
@@ -375,8 +411,8 @@ export function axisBilinear(
       const s01 = Px.hlerp(v0, v1, v128.shuffle<i16>(fn, fn, 0, 0, 0, 0, 1, 1, 1, 1));
       const s23 = Px.hlerp(v2, v3, v128.shuffle<i16>(fn, fn, 2, 2, 2, 2, 3, 3, 3, 3));
       const dst = row + ((<usize>c) << 2);
-      if (c + 4 <= n) Px.put4h(dst, s01, s23, kh, kh, fullK);
-      else Px.blend4(dst, i8x16.narrow_i16x8_u(s01, s23), Px.tailWeights(kv, n - c));
+      if (c + 4 <= n) Px.put4h(dst, s01, s23, kh, kh, fullK, 4);
+      else Px.blend4(dst, i8x16.narrow_i16x8_u(s01, s23), Px.tailWeights(kv, n - c), n - c);
     }
   }
 }
@@ -406,8 +442,8 @@ export function axisNearest(
       s = v128.load32_lane(s0 + <usize>i32x4.extract_lane(co, 2), s, 2);
       s = v128.load32_lane(s0 + <usize>i32x4.extract_lane(co, 3), s, 3);
       const dst = row + ((<usize>c) << 2);
-      if (c + 4 <= n) Px.put4(dst, s, kv);
-      else Px.blend4(dst, s, Px.tailWeights(kv, n - c));
+      if (c + 4 <= n) Px.put4(dst, s, kv, 4);
+      else Px.blend4(dst, s, Px.tailWeights(kv, n - c), n - c);
     }
   }
 }
@@ -560,7 +596,7 @@ export function affine(
         s = v128.load32_lane(<usize>i32x4.extract_lane(off, 1), s, 1);
         s = v128.load32_lane(<usize>i32x4.extract_lane(off, 2), s, 2);
         s = v128.load32_lane(<usize>i32x4.extract_lane(off, 3), s, 3);
-        Px.put4(dst, s, k);
+        Px.put4(dst, s, k, xe - x);
         continue;
       }
       const fx = i32x4.min_s(i32x4.max_s(csx, zeroI), maxXF);
@@ -597,7 +633,7 @@ export function affine(
       const s01 = Px.hlerp(v0, v1, v128.shuffle<i16>(wxn, wxn, 0, 0, 0, 0, 1, 1, 1, 1));
       const s23 = Px.hlerp(v2, v3, v128.shuffle<i16>(wxn, wxn, 2, 2, 2, 2, 3, 3, 3, 3));
       if (interior) {
-        Px.put4h(dst, s01, s23, kh, kh, fullK);
+        Px.put4h(dst, s01, s23, kh, kh, fullK, 4);
       } else {
         const kn = i16x8.narrow_i32x4_s(k, k);
         Px.put4h(
@@ -607,6 +643,7 @@ export function affine(
           v128.shuffle<i16>(kn, kn, 0, 0, 0, 0, 1, 1, 1, 1),
           v128.shuffle<i16>(kn, kn, 2, 2, 2, 2, 3, 3, 3, 3),
           false,
+          xe - x,
         );
       }
     }
@@ -617,7 +654,9 @@ export function affine(
 // and addresses stored exactly; addresses stay below 2^31) and calls `run` for a band of output
 // rows. The two-thread kernel runs the same records on disjoint bands from two threads. Every
 // output pixel depends only on its own row's arguments (row maps are per row; affine rows start
-// from their own first pixel), so any split into bands gives the bytes one whole-frame call gives.
+// from their own first pixel), so any split into bands gives the bytes one whole-frame call gives;
+// and no kernel writes a byte outside its own rows' pixels (`Px.store4`), so two threads on
+// adjacent bands never overwrite each other.
 
 /** Bytes per job record. */
 const CMD_BYTES: usize = 256;

@@ -215,7 +215,9 @@ describe('wasm2 kernel without its worker', () => {
   it('a worker that fails a band: the frame is redrawn here at once', async () => {
     const { spawner } = nodeThreads(
       fakeWorker(`
-        Atomics.wait(ctrl, ${Ctrl.seq}, Atomics.load(ctrl, ${Ctrl.seq}));
+        // seq is 0 until the first frame; waiting on 0 (not on a fresh load) cannot miss a frame
+        // that was posted before this line ran.
+        Atomics.wait(ctrl, ${Ctrl.seq}, 0);
         Atomics.store(ctrl, ${Ctrl.error}, 1);
         Atomics.notify(ctrl, ${Ctrl.done});
         port.postMessage({ type: 'error', message: 'RuntimeError: boom' });`),

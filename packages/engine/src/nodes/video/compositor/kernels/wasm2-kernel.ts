@@ -46,7 +46,10 @@ const WORKER_IDLE_WAIT_MS = 1_000;
 export const Ctrl = {
   /** Frame sequence number: bumped per frame; the worker sleeps on it. */
   seq: 0,
-  /** (seq & 0x7fff) << 16 | next band to take: a band is taken by compare-exchange. */
+  /**
+   * (seq & TAG_MASK) << BAND_BITS | next band to take: a band is taken by compare-exchange.
+   * CLAIM_CLOSED while the caller rewrites the job words between frames.
+   */
   claim: 1,
   /** Bands finished this frame; the worker notifies on it when it finishes the last. */
   done: 2,
@@ -64,6 +67,16 @@ export const Ctrl = {
   workerBands: 10,
 } as const;
 export const CTRL_INTS = 16;
+/**
+ * Low bits of the claim word: the next band. Bands per frame are at most BANDS_PER_FRAME (or 1
+ * with halves), far below the field's limit; the seq tag gets the other 23 bits, so a stalled
+ * worker's stale claim cannot match a later frame's (ABA) unless 2^23 frames pass meanwhile.
+ */
+const BAND_BITS = 8;
+const BAND_MASK = (1 << BAND_BITS) - 1;
+const TAG_MASK = 0x7fffff;
+/** A claim no thread takes a band from: band field all ones, above any frame's band count. */
+const CLAIM_CLOSED = BAND_MASK;
 
 /**
  * How rows are shared: `bands` (default) lets both threads take bands from a counter; `halves`
@@ -110,19 +123,20 @@ async function start(message) {
     }
     if (Atomics.load(ctrl, ${Ctrl.stop}) !== 0) return;
     seen = seq;
-    // The job words were written before seq; a band taken below proves they still hold, since
-    // the caller rewrites them only after every band of this frame is done.
-    const tag = (seq & 0x7fff) << 16;
-    const cmds = ctrl[${Ctrl.cmds}];
-    const count = ctrl[${Ctrl.count}];
-    const rows = ctrl[${Ctrl.bandRows}];
-    const height = ctrl[${Ctrl.height}];
-    const bands = ctrl[${Ctrl.bands}];
+    // The job words were written before seq; a band taken below proves they are this frame's:
+    // the caller closes the claim word before it rewrites them for the next frame, so words read
+    // here after that (they are read before the claim word) come with a claim that fails.
+    const tag = (seq & ${TAG_MASK}) << ${BAND_BITS};
+    const cmds = Atomics.load(ctrl, ${Ctrl.cmds});
+    const count = Atomics.load(ctrl, ${Ctrl.count});
+    const rows = Atomics.load(ctrl, ${Ctrl.bandRows});
+    const height = Atomics.load(ctrl, ${Ctrl.height});
+    const bands = Atomics.load(ctrl, ${Ctrl.bands});
     for (;;) {
       const c = Atomics.load(ctrl, ${Ctrl.claim});
-      if ((c & 0x7fff0000) !== tag || (c & 0xffff) >= bands) break;
+      if ((c & ~${BAND_MASK}) !== tag || (c & ${BAND_MASK}) >= bands) break;
       if (Atomics.compareExchange(ctrl, ${Ctrl.claim}, c, c + 1) !== c) continue;
-      const y0 = (c & 0xffff) * rows;
+      const y0 = (c & ${BAND_MASK}) * rows;
       try {
         run(cmds, count, y0, Math.min(height, y0 + rows));
       } catch (err) {
@@ -273,12 +287,15 @@ export class Wasm2Kernel extends WasmKernel {
     // With halves the worker may take only the first band; the caller draws the rest itself.
     const bands = halves ? 1 : Math.ceil(height / bandRows);
     this.seq = (this.seq + 1) | 0;
-    const tag = (this.seq & 0x7fff) << 16;
-    ctrl[Ctrl.cmds] = cmds;
-    ctrl[Ctrl.count] = count;
-    ctrl[Ctrl.bandRows] = bandRows;
-    ctrl[Ctrl.height] = height;
-    ctrl[Ctrl.bands] = bands;
+    const tag = (this.seq & TAG_MASK) << BAND_BITS;
+    // Closed first: a worker late from the last frame may read some of the words below and
+    // still hold that frame's tag; with the claim word closed meanwhile, it cannot take a band.
+    Atomics.store(ctrl, Ctrl.claim, CLAIM_CLOSED);
+    Atomics.store(ctrl, Ctrl.cmds, cmds);
+    Atomics.store(ctrl, Ctrl.count, count);
+    Atomics.store(ctrl, Ctrl.bandRows, bandRows);
+    Atomics.store(ctrl, Ctrl.height, height);
+    Atomics.store(ctrl, Ctrl.bands, bands);
     Atomics.store(ctrl, Ctrl.done, 0);
     Atomics.store(ctrl, Ctrl.claim, tag);
     Atomics.store(ctrl, Ctrl.seq, this.seq);
@@ -289,7 +306,7 @@ export class Wasm2Kernel extends WasmKernel {
     } else {
       for (;;) {
         const c = Atomics.load(ctrl, Ctrl.claim);
-        const band = c & 0xffff;
+        const band = c & BAND_MASK;
         if (band >= bands) break;
         if (Atomics.compareExchange(ctrl, Ctrl.claim, c, c + 1) !== c) continue;
         ex.run(cmds, count, band * bandRows, Math.min(height, (band + 1) * bandRows));
