@@ -19,7 +19,7 @@ import { createWasmKernel } from '../packages/engine/src/nodes/video/compositor/
 import { createWasm2Kernel } from '../packages/engine/src/nodes/video/compositor/kernels/wasm2-kernel';
 import { makeFrame } from '../packages/engine/src/nodes/video/compositor/testing/scenes';
 import { nodeClock } from './node-clock';
-import { nodeWorkerSpawner } from './node-threads';
+import { nodeWorkerSpawner } from '@patchbay/codecs';
 
 const FRAMES = 300;
 const RUNS = 5;

@@ -12,7 +12,7 @@ import { createWasm2Kernel } from '../packages/engine/src/nodes/video/compositor
 import { randomScene, render } from '../packages/engine/src/nodes/video/compositor/testing/scenes';
 import type { Scene } from '../packages/engine/src/nodes/video/compositor/testing/scenes';
 import { nodeClock } from './node-clock';
-import { nodeWorkerSpawner } from './node-threads';
+import { nodeWorkerSpawner } from '@patchbay/codecs';
 
 const FRAMES = Number(process.env.WASM2_STRESS_FRAMES ?? 20_000);
 const SCENES = 60;

@@ -1,7 +1,7 @@
 import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { createCodecRegistry, nodeClock } from '@patchbay/codecs';
-import { describeStates, runOneshot } from '@patchbay/engine';
+import { createCodecRegistry, nodeClock, nodeWorkerSpawner } from '@patchbay/codecs';
+import { COMPOSITOR_THREADS_SERVICE, describeStates, runOneshot } from '@patchbay/engine';
 import type { OneshotIO } from '@patchbay/engine';
 import { describeState, importPipelineYaml } from '@patchbay/protocol';
 import type { Pipeline, Problem } from '@patchbay/protocol';
@@ -152,6 +152,8 @@ async function run(args: Args, streams: CliStreams, say: (l: string) => void): P
   const result = await runOneshot(pipeline, {
     registry: createCodecRegistry(),
     clock: nodeClock(),
+    // The compositor draws half its rows on a second thread when the host offers one.
+    services: { [COMPOSITOR_THREADS_SERVICE]: nodeWorkerSpawner() },
     io,
     onState: (node, state) => {
       if (!args.quiet && (state.status === 'failed' || state.status === 'stopped')) {
