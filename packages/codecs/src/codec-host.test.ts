@@ -44,7 +44,11 @@ function frame(i: number): CodecFrame {
 }
 
 /** Resolves at the first event matching `pred` (already recorded or still to come). */
-function nextEvent(host: CodecHost, events: CodecEvent[], pred: (e: CodecEvent) => boolean): Promise<CodecEvent> {
+function nextEvent(
+  host: CodecHost,
+  events: CodecEvent[],
+  pred: (e: CodecEvent) => boolean,
+): Promise<CodecEvent> {
   const seen = events.find(pred);
   if (seen) return Promise.resolve(seen);
   return new Promise((resolve) => {
@@ -58,7 +62,9 @@ function nextEvent(host: CodecHost, events: CodecEvent[], pred: (e: CodecEvent) 
 }
 
 const outputs = (events: CodecEvent[]) =>
-  events.flatMap((e) => (e.type === 'output' ? e.frames.map((f) => [...(f.data as Float32Array)]) : []));
+  events.flatMap((e) =>
+    e.type === 'output' ? e.frames.map((f) => [...(f.data as Float32Array)]) : [],
+  );
 
 describe.each(HOSTS)('CodecHost contract: $name', (hc) => {
   // Wedges and exits only for hosts that isolate the codec (inline would take the test with it).
@@ -127,41 +133,53 @@ describe.each(HOSTS)('CodecHost contract: $name', (hc) => {
     await expect(host.exited).resolves.toBeDefined();
   });
 
-  isolatedIt('[C3] terminate stops a codec wedged in an endless loop, and the thread/process is gone', async () => {
-    const { host, events } = await started(hc, { mode: 'spin' });
-    const before = host.progress;
-    host.push(frame(0));
-    await until(() => host.progress > before); // the codec's beat on entering the loop
-    await host.terminate();
-    await host.exited;
-    expect(events.some((e) => e.type === 'crashed')).toBe(false);
-    if (host instanceof ProcessCodecHost) expect(processAlive(host.pid!)).toBe(false);
-  });
+  isolatedIt(
+    '[C3] terminate stops a codec wedged in an endless loop, and the thread/process is gone',
+    async () => {
+      const { host, events } = await started(hc, { mode: 'spin' });
+      const before = host.progress;
+      host.push(frame(0));
+      await until(() => host.progress > before); // the codec's beat on entering the loop
+      await host.terminate();
+      await host.exited;
+      expect(events.some((e) => e.type === 'crashed')).toBe(false);
+      if (host instanceof ProcessCodecHost) expect(processAlive(host.pid!)).toBe(false);
+    },
+  );
 
-  isolatedIt('[C3] terminate stops a codec blocked in Atomics.wait (a stand-in for a blocking call)', async () => {
-    const { host } = await started(hc, { mode: 'block' });
-    host.push(frame(0));
-    await host.terminate();
-    const exit = await host.exited;
-    if (host instanceof ProcessCodecHost) {
-      expect(exit.signal).toBe('SIGKILL');
-      expect(processAlive(host.pid!)).toBe(false);
-    }
-  });
+  isolatedIt(
+    '[C3] terminate stops a codec blocked in Atomics.wait (a stand-in for a blocking call)',
+    async () => {
+      const { host } = await started(hc, { mode: 'block' });
+      host.push(frame(0));
+      await host.terminate();
+      const exit = await host.exited;
+      if (host instanceof ProcessCodecHost) {
+        expect(exit.signal).toBe('SIGKILL');
+        expect(processAlive(host.pid!)).toBe(false);
+      }
+    },
+  );
 
-  isolatedIt('[C4] a codec that calls process.exit reports crashed with the exit code', async () => {
-    const { host, events } = await started(hc, { mode: 'exit' });
-    host.push(frame(0));
-    const crash = await nextEvent(host, events, (e) => e.type === 'crashed');
-    expect(crash.type === 'crashed' && crash.error).toMatch(/code 3/);
-  });
+  isolatedIt(
+    '[C4] a codec that calls process.exit reports crashed with the exit code',
+    async () => {
+      const { host, events } = await started(hc, { mode: 'exit' });
+      host.push(frame(0));
+      const crash = await nextEvent(host, events, (e) => e.type === 'crashed');
+      expect(crash.type === 'crashed' && crash.error).toMatch(/code 3/);
+    },
+  );
 
-  isolatedIt('[C4] an uncaught error inside the codec reports crashed with its message', async () => {
-    const { host, events } = await started(hc, { mode: 'throw_uncaught' });
-    host.push(frame(0));
-    const crash = await nextEvent(host, events, (e) => e.type === 'crashed');
-    expect(crash.type === 'crashed' && crash.error).toMatch(/uncaught test codec error/);
-  });
+  isolatedIt(
+    '[C4] an uncaught error inside the codec reports crashed with its message',
+    async () => {
+      const { host, events } = await started(hc, { mode: 'throw_uncaught' });
+      host.push(frame(0));
+      const crash = await nextEvent(host, events, (e) => e.type === 'crashed');
+      expect(crash.type === 'crashed' && crash.error).toMatch(/uncaught test codec error/);
+    },
+  );
 });
 
 describe('host specifics', () => {
@@ -189,7 +207,10 @@ describe('host specifics', () => {
   });
 
   it('a codec given as a function runs inline, and the thread and process hosts refuse it with a value', async () => {
-    const spec = { name: 'fn', create: () => ({ process: (f: CodecFrame) => [f], flush: () => [] }) };
+    const spec = {
+      name: 'fn',
+      create: () => ({ process: (f: CodecFrame) => [f], flush: () => [] }),
+    };
     for (const host of [new WorkerCodecHost(), new ProcessCodecHost()]) {
       const r = await host.start(spec, {});
       expect(r.ok ? 'ok' : r.error.code).toBe('codec_not_portable');

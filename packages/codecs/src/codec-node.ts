@@ -58,7 +58,10 @@ const codecNodes = new WeakSet<object>();
  * `initialize`, before the pipeline goes live; `run` is `runCodec` followed by
  * `finalizeCodecRun`; `dispose` terminates the host.
  */
-export function defineCodecNode<P>(spec: CodecNodeSpec<P>, options: CodecNodeOptions = {}): NodeDefinition<P> {
+export function defineCodecNode<P>(
+  spec: CodecNodeSpec<P>,
+  options: CodecNodeOptions = {},
+): NodeDefinition<P> {
   const maxInFlight = options.maxInFlight ?? spec.maxInFlight ?? CODEC_MAX_IN_FLIGHT;
   // A quarter of the window per message: the codec always has the next batch queued.
   const batchFrames = Math.max(1, Math.floor(maxInFlight / 4));
@@ -74,7 +77,13 @@ export function defineCodecNode<P>(spec: CodecNodeSpec<P>, options: CodecNodeOpt
       let info: CodecInfo = {};
       return {
         async initialize() {
-          const started = await startWithin(host, codec, init, cctx.clock, options.startTimeoutMs ?? CODEC_START_TIMEOUT_MS);
+          const started = await startWithin(
+            host,
+            codec,
+            init,
+            cctx.clock,
+            options.startTimeoutMs ?? CODEC_START_TIMEOUT_MS,
+          );
           if (!started.ok) {
             await host.terminate();
             throw started.error;
@@ -88,7 +97,10 @@ export function defineCodecNode<P>(spec: CodecNodeSpec<P>, options: CodecNodeOpt
             maxInFlight,
           });
           options.onRunEnd?.(ctx.nodeId, spec.kind, end);
-          return finalizeCodecRun({ nodeId: ctx.nodeId, kind: spec.kind, codec: codec.name, host: host.kind }, end);
+          return finalizeCodecRun(
+            { nodeId: ctx.nodeId, kind: spec.kind, codec: codec.name, host: host.kind },
+            end,
+          );
         },
         dispose: () => host.terminate(),
       };
@@ -169,7 +181,15 @@ async function startWithin(
   let cancel = () => {};
   const timeout = new Promise<Result<CodecInfo, CodecError>>((resolve) => {
     cancel = clock.setTimer(
-      () => resolve(err(new CodecError('codec_start_timeout', `codec ${codec.name} was not ready after ${timeoutMs} ms`))),
+      () =>
+        resolve(
+          err(
+            new CodecError(
+              'codec_start_timeout',
+              `codec ${codec.name} was not ready after ${timeoutMs} ms`,
+            ),
+          ),
+        ),
       timeoutMs,
     );
   });

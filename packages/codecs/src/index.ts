@@ -1,5 +1,10 @@
 export { registerCodecs, createCodecRegistry, codecKindsRegistry } from './register';
-export { defineCodecNode, isCodecNode, finalizeCodecRun, CODEC_START_TIMEOUT_MS } from './codec-node';
+export {
+  defineCodecNode,
+  isCodecNode,
+  finalizeCodecRun,
+  CODEC_START_TIMEOUT_MS,
+} from './codec-node';
 export type { CodecChoice, CodecNodeSpec, CodecNodeOptions } from './codec-node';
 export {
   runCodec,

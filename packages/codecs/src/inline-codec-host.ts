@@ -1,7 +1,14 @@
 import { err, ok } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
 import { BaseCodecHost, CodecHostKind, isModuleSpec } from './codec-host';
-import type { CodecEvent, CodecFactory, CodecFrame, CodecInfo, CodecInstance, CodecSpec } from './codec-host';
+import type {
+  CodecEvent,
+  CodecFactory,
+  CodecFrame,
+  CodecInfo,
+  CodecInstance,
+  CodecSpec,
+} from './codec-host';
 import { CodecError, errorText } from './errors';
 
 /**
@@ -26,14 +33,16 @@ export class InlineCodecHost extends BaseCodecHost {
   }
 
   async start(codec: CodecSpec, init: unknown): Promise<Result<CodecInfo, CodecError>> {
-    if (this.#started) throw new CodecError('host_misuse', 'a codec host runs one codec; start was called twice');
+    if (this.#started)
+      throw new CodecError('host_misuse', 'a codec host runs one codec; start was called twice');
     this.#started = true;
     try {
       const create = isModuleSpec(codec)
         ? ((await import(codec.module)) as { create: CodecFactory }).create
         : codec.create;
       this.#codec = await create(init, { beat: () => void this.#progress++ });
-      if (this.#terminated) return err(new CodecError('codec_start_failed', 'terminated before the codec was ready'));
+      if (this.#terminated)
+        return err(new CodecError('codec_start_failed', 'terminated before the codec was ready'));
       return ok(this.#codec.info ?? {});
     } catch (e) {
       return err(new CodecError('codec_start_failed', errorText(e), { cause: e }));

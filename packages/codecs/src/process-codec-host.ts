@@ -46,10 +46,16 @@ export class ProcessCodecHost extends BaseCodecHost {
   }
 
   start(codec: CodecSpec, init: unknown): Promise<Result<CodecInfo, CodecError>> {
-    if (this.#child) throw new CodecError('host_misuse', 'a codec host runs one codec; start was called twice');
+    if (this.#child)
+      throw new CodecError('host_misuse', 'a codec host runs one codec; start was called twice');
     if (!isModuleSpec(codec)) {
       return Promise.resolve(
-        err(new CodecError('codec_not_portable', `codec ${codec.name} is a function; a process needs a module URL`)),
+        err(
+          new CodecError(
+            'codec_not_portable',
+            `codec ${codec.name} is a function; a process needs a module URL`,
+          ),
+        ),
       );
     }
     const child = fork(PROCESS_ENTRY, [], {
@@ -70,7 +76,9 @@ export class ProcessCodecHost extends BaseCodecHost {
     child.on('close', (code, signal) => {
       this.#gone = true;
       if (this.#terminating === undefined) {
-        this.#fail(`exited with ${signal ? `signal ${signal}` : `code ${code}`}${this.#stderr.suffix()}`);
+        this.#fail(
+          `exited with ${signal ? `signal ${signal}` : `code ${code}`}${this.#stderr.suffix()}`,
+        );
       }
       this.exitedWith({ code, signal });
     });
@@ -107,7 +115,9 @@ export class ProcessCodecHost extends BaseCodecHost {
   terminate(): Promise<void> {
     if (!this.#terminating) {
       const child = this.#child;
-      this.#settleReady(err(new CodecError('codec_start_failed', 'terminated before the codec was ready')));
+      this.#settleReady(
+        err(new CodecError('codec_start_failed', 'terminated before the codec was ready')),
+      );
       if (child && !this.#gone) {
         // SIGKILL, not SIGTERM: a codec wedged in a native call never runs a signal handler.
         child.kill('SIGKILL');

@@ -55,8 +55,19 @@ function sourceFor(type: PinType) {
         for (let i = 0; i < 2; i++) {
           const packet: Packet =
             type === 'raw_audio'
-              ? { type: 'audio', sampleRate: 48_000, channels: 1, samples: new Float32Array(960), ptsUs: i * 20_000 }
-              : { type: 'opus', data: Uint8Array.from([0xf8, 0xff, 0xfe]), ptsUs: i * 20_000, durationUs: 20_000 };
+              ? {
+                  type: 'audio',
+                  sampleRate: 48_000,
+                  channels: 1,
+                  samples: new Float32Array(960),
+                  ptsUs: i * 20_000,
+                }
+              : {
+                  type: 'opus',
+                  data: Uint8Array.from([0xf8, 0xff, 0xfe]),
+                  ptsUs: i * 20_000,
+                  durationUs: 20_000,
+                };
           await ctx.send('out', packet);
         }
         return 'completed';
@@ -69,12 +80,18 @@ const CODEC_KINDS = codecKindsRegistry().kinds();
 
 describe('[C5] every codec kind goes through the shared finalize step', () => {
   it('[C5] registerCodecs adds the Opus encoder, decoder and Ogg muxer, and every kind it adds is a codec node', () => {
-    expect(CODEC_KINDS).toEqual(['audio::opus::decoder', 'audio::opus::encoder', 'containers::ogg::muxer']);
+    expect(CODEC_KINDS).toEqual([
+      'audio::opus::decoder',
+      'audio::opus::encoder',
+      'containers::ogg::muxer',
+    ]);
     const registry = registerCodecs(new NodeRegistry());
     for (const kind of registry.kinds()) expect(isCodecNode(registry.get(kind)), kind).toBe(true);
     // The combined registry keeps the engine's kinds and lists each codec kind with a schema.
     const all = createCodecRegistry();
-    expect(all.kinds()).toEqual(expect.arrayContaining([...createDefaultRegistry().kinds(), ...CODEC_KINDS]));
+    expect(all.kinds()).toEqual(
+      expect.arrayContaining([...createDefaultRegistry().kinds(), ...CODEC_KINDS]),
+    );
     for (const info of all.list().filter((k) => CODEC_KINDS.includes(k.kind))) {
       expect((info.paramsSchema as { type?: string }).type, info.kind).toBe('object');
     }
@@ -96,7 +113,14 @@ describe('[C5] every codec kind goes through the shared finalize step', () => {
         const inputType = def.pins(def.params.parse({})).inputs[0]!.type;
         registry.register(sourceFor(inputType));
         const r = await runOneshot(
-          pipeline([['src', `test::source_${inputType}`], ['codec', kind], ['sink', 'test::collect']], ['src>codec', 'codec>sink']),
+          pipeline(
+            [
+              ['src', `test::source_${inputType}`],
+              ['codec', kind],
+              ['sink', 'test::collect'],
+            ],
+            ['src>codec', 'codec>sink'],
+          ),
           { registry, clock: nodeClock() },
         );
         expect(hosts).toHaveLength(1);
@@ -116,5 +140,9 @@ describe('[C5] every codec kind goes through the shared finalize step', () => {
 });
 
 function codecName(kind: string): string {
-  return { 'audio::opus::encoder': 'opus-encoder', 'audio::opus::decoder': 'opus-decoder', 'containers::ogg::muxer': 'ogg-opus-muxer' }[kind]!;
+  return {
+    'audio::opus::encoder': 'opus-encoder',
+    'audio::opus::decoder': 'opus-decoder',
+    'containers::ogg::muxer': 'ogg-opus-muxer',
+  }[kind]!;
 }

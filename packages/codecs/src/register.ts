@@ -5,7 +5,10 @@ import { oggMuxerSpec } from './ogg/ogg-muxer-node';
 import { opusDecoderSpec, opusEncoderSpec } from './opus/opus-nodes';
 
 /** Adds every codec node kind of this package to `registry` (each through `defineCodecNode`). */
-export function registerCodecs(registry: NodeRegistry, options: CodecNodeOptions = {}): NodeRegistry {
+export function registerCodecs(
+  registry: NodeRegistry,
+  options: CodecNodeOptions = {},
+): NodeRegistry {
   return registry
     .register(defineCodecNode(opusEncoderSpec, options))
     .register(defineCodecNode(opusDecoderSpec, options))

@@ -15,7 +15,14 @@ import { CodecError } from './errors';
 import { InlineCodecHost } from './inline-codec-host';
 import { ProcessCodecHost } from './process-codec-host';
 import type { CodecRunEnd } from './run-codec';
-import { TEST_CODEC, addCollector, nodeClock, pipeline, processAlive, until } from './testing/helpers';
+import {
+  TEST_CODEC,
+  addCollector,
+  nodeClock,
+  pipeline,
+  processAlive,
+  until,
+} from './testing/helpers';
 import { WorkerCodecHost } from './worker-codec-host';
 
 const clock = nodeClock();
@@ -33,7 +40,11 @@ interface Harness {
  * A registry with the built-ins, `test::collect`, `test::trickle`, `test::slow_sink`, and one
  * codec kind `test::codec` that runs the test codec in `host` with `init`.
  */
-function harness(host: CodecHostKind, init: Record<string, unknown>, options: CodecNodeOptions = {}): Harness {
+function harness(
+  host: CodecHostKind,
+  init: Record<string, unknown>,
+  options: CodecNodeOptions = {},
+): Harness {
   const registry = createDefaultRegistry();
   const got = addCollector(registry);
   const hosts: CodecHost[] = [];
@@ -45,7 +56,10 @@ function harness(host: CodecHostKind, init: Record<string, unknown>, options: Co
         kind: 'test::codec',
         description: 'the test codec as a node',
         params: z.object({}),
-        pins: () => ({ inputs: [{ name: 'in', type: 'raw_audio' }], outputs: [{ name: 'out', type: 'raw_audio' }] }),
+        pins: () => ({
+          inputs: [{ name: 'in', type: 'raw_audio' }],
+          outputs: [{ name: 'out', type: 'raw_audio' }],
+        }),
         codec: () => ({ host, spec: TEST_CODEC, init }),
         adapter: () => ({
           input(packet) {
@@ -66,7 +80,12 @@ function harness(host: CodecHostKind, init: Record<string, unknown>, options: Co
       {
         ...options,
         createHost: (kind) => {
-          const h = kind === 'worker' ? new WorkerCodecHost() : kind === 'process' ? new ProcessCodecHost() : new InlineCodecHost();
+          const h =
+            kind === 'worker'
+              ? new WorkerCodecHost()
+              : kind === 'process'
+                ? new ProcessCodecHost()
+                : new InlineCodecHost();
           hosts.push(h);
           const start = h.start.bind(h);
           h.start = async (spec, init) => {
@@ -90,7 +109,13 @@ function harness(host: CodecHostKind, init: Record<string, unknown>, options: Co
         async run(ctx) {
           for (let i = 0; i < 4; i++) {
             if (i > 0) await ctx.sleep(params.gap_ms);
-            await ctx.send('out', { type: 'audio', sampleRate: 48_000, channels: 1, samples: Float32Array.from([i]), ptsUs: i * 20_000 });
+            await ctx.send('out', {
+              type: 'audio',
+              sampleRate: 48_000,
+              channels: 1,
+              samples: Float32Array.from([i]),
+              ptsUs: i * 20_000,
+            });
           }
           return 'completed';
         },
@@ -170,7 +195,9 @@ describe('[C1] codec work is off the control loop', () => {
     expect(built.ok).toBe(true);
     await until(() => Atomics.load(flag, 1) === 1); // the codec thread is now spinning
 
-    const results = await Promise.all(Array.from({ length: 200 }, (_, i) => engine.tune('g', { gain: (i % 10) / 10 })));
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => engine.tune('g', { gain: (i % 10) / 10 })),
+    );
 
     expect(results.every((r) => r.ok)).toBe(true);
     // Every answer came while the codec was still busy: it has not left its loop.
@@ -185,7 +212,11 @@ describe('[C2][C3][C5] the watchdog abandons a wedged codec', () => {
   const wedges: Array<{ name: string; host: CodecHostKind; mode: string }> = [
     { name: 'an endless loop in a worker', host: 'worker', mode: 'spin' },
     { name: 'an endless loop in a child process', host: 'process', mode: 'spin' },
-    { name: 'a blocking wait in a child process (native-hang case)', host: 'process', mode: 'block' },
+    {
+      name: 'a blocking wait in a child process (native-hang case)',
+      host: 'process',
+      mode: 'block',
+    },
   ];
 
   for (const w of wedges) {
@@ -197,8 +228,12 @@ describe('[C2][C3][C5] the watchdog abandons a wedged codec', () => {
       if (r.ok) return;
       expect(r.failed).toHaveLength(1);
       expect(r.failed[0]!.node).toBe('codec');
-      expect(r.failed[0]!.reason).toMatch(/^node codec \(test::codec\): codec test-codec made no progress for \d+ ms/);
-      expect(r.failed[0]!.reason).toMatch(/room in its full input queue; the watchdog abandoned it \((its worker thread was terminated|its process was killed)\)/);
+      expect(r.failed[0]!.reason).toMatch(
+        /^node codec \(test::codec\): codec test-codec made no progress for \d+ ms/,
+      );
+      expect(r.failed[0]!.reason).toMatch(
+        /room in its full input queue; the watchdog abandoned it \((its worker thread was terminated|its process was killed)\)/,
+      );
       expect(r.failed[0]!.reason).toMatch(/output truncated$/);
       expect(r.problems[0]).toMatchObject({ code: 'run_failed', node: 'codec' });
       expect(h.ends.map((e) => e.end.outcome)).toEqual(['watchdog_abandoned']);
@@ -239,7 +274,9 @@ describe('[C2][C3][C5] the watchdog abandons a wedged codec', () => {
       }
       expect(answeredWhileWedged).toBeGreaterThan(0);
       const failed = states.get('codec');
-      expect(failed?.status === 'failed' && failed.reason).toMatch(/^node codec .*output truncated$/);
+      expect(failed?.status === 'failed' && failed.reason).toMatch(
+        /^node codec .*output truncated$/,
+      );
       await expectHostsGone(h.hosts);
       // E14: the failure stayed with the codec node.
       expect(states.get('g')).toEqual({ status: 'running' });
@@ -268,7 +305,14 @@ describe('[C3] the watchdog fires only when the codec is demonstrably stuck', ()
   it('[C3] input arriving slower than the idle timeout is not a stuck codec', async () => {
     const h = harness('worker', { mode: 'echo' }, { idleTimeoutMs: 40 });
     const r = await runOneshot(
-      pipeline([['src', 'test::trickle', { gap_ms: 160 }], ['codec', 'test::codec'], ['sink', 'test::collect']], ['src>codec', 'codec>sink']),
+      pipeline(
+        [
+          ['src', 'test::trickle', { gap_ms: 160 }],
+          ['codec', 'test::codec'],
+          ['sink', 'test::collect'],
+        ],
+        ['src>codec', 'codec>sink'],
+      ),
       { registry: h.registry, clock },
     );
     expect(r.ok).toBe(true);
@@ -280,7 +324,11 @@ describe('[C3] the watchdog fires only when the codec is demonstrably stuck', ()
     const h = harness('worker', { mode: 'echo' }, { idleTimeoutMs: 40, maxInFlight: 1 });
     const r = await runOneshot(
       pipeline(
-        [['src', 'audio::sine', { duration_ms: 100 }], ['codec', 'test::codec'], ['sink', 'test::slow_sink', { delay_ms: 160 }]],
+        [
+          ['src', 'audio::sine', { duration_ms: 100 }],
+          ['codec', 'test::codec'],
+          ['sink', 'test::slow_sink', { delay_ms: 160 }],
+        ],
         ['src>codec', 'codec>sink'],
       ),
       { registry: h.registry, clock },
@@ -291,7 +339,11 @@ describe('[C3] the watchdog fires only when the codec is demonstrably stuck', ()
 
   for (const host of ['worker', 'process'] as const) {
     it(`[C3] a slow codec (${host}) that keeps beating is not stuck, even with a full queue`, async () => {
-      const h = harness(host, { mode: 'slow_beating', workMs: 250 }, { idleTimeoutMs: 100, maxInFlight: 1 });
+      const h = harness(
+        host,
+        { mode: 'slow_beating', workMs: 250 },
+        { idleTimeoutMs: 100, maxInFlight: 1 },
+      );
       const r = await codecRun(h, 60);
       expect(r.ok).toBe(true);
       expect(h.got).toHaveLength(3);
@@ -309,13 +361,48 @@ describe('[C3] the watchdog fires only when the codec is demonstrably stuck', ()
 
 describe('[C4] a crashing codec reports crashed and the node fails', () => {
   const crashes: Array<{ name: string; host: CodecHostKind; mode: string; error: RegExp }> = [
-    { name: 'throws in a worker', host: 'worker', mode: 'throw', error: /worker threw: test codec exploded/ },
-    { name: 'throws in a child process', host: 'process', mode: 'throw', error: /process threw: test codec exploded/ },
-    { name: 'throws inline', host: 'inline', mode: 'throw', error: /codec threw: test codec exploded/ },
-    { name: 'calls process.exit in a worker', host: 'worker', mode: 'exit', error: /worker exited with code 3/ },
-    { name: 'calls process.exit in a child process', host: 'process', mode: 'exit', error: /process exited with code 3/ },
-    { name: 'dies of an uncaught error in a worker', host: 'worker', mode: 'throw_uncaught', error: /uncaught test codec error/ },
-    { name: 'dies of an uncaught error in a child process', host: 'process', mode: 'throw_uncaught', error: /uncaught test codec error/ },
+    {
+      name: 'throws in a worker',
+      host: 'worker',
+      mode: 'throw',
+      error: /worker threw: test codec exploded/,
+    },
+    {
+      name: 'throws in a child process',
+      host: 'process',
+      mode: 'throw',
+      error: /process threw: test codec exploded/,
+    },
+    {
+      name: 'throws inline',
+      host: 'inline',
+      mode: 'throw',
+      error: /codec threw: test codec exploded/,
+    },
+    {
+      name: 'calls process.exit in a worker',
+      host: 'worker',
+      mode: 'exit',
+      error: /worker exited with code 3/,
+    },
+    {
+      name: 'calls process.exit in a child process',
+      host: 'process',
+      mode: 'exit',
+      error: /process exited with code 3/,
+    },
+    {
+      name: 'dies of an uncaught error in a worker',
+      host: 'worker',
+      mode: 'throw_uncaught',
+      error: /uncaught test codec error/,
+    },
+    {
+      name: 'dies of an uncaught error in a child process',
+      host: 'process',
+      mode: 'throw_uncaught',
+      error: /uncaught test codec error/,
+    },
   ];
   for (const c of crashes) {
     it(`[C4][C5] a codec that ${c.name}: crashed, the node fails with a truncated-output reason, the run is an error`, async () => {
@@ -324,7 +411,9 @@ describe('[C4] a crashing codec reports crashed and the node fails', () => {
       expect(r.ok).toBe(false);
       if (r.ok) return;
       expect(r.failed[0]!.node).toBe('codec');
-      expect(r.failed[0]!.reason).toMatch(/^node codec \(test::codec\): codec test-codec crashed \(/);
+      expect(r.failed[0]!.reason).toMatch(
+        /^node codec \(test::codec\): codec test-codec crashed \(/,
+      );
       expect(r.failed[0]!.reason).toMatch(c.error);
       expect(r.failed[0]!.reason).toMatch(/output truncated$/);
       expect(h.ends.map((e) => e.end.outcome)).toEqual(['crashed']);
@@ -337,7 +426,10 @@ describe('[C4] a crashing codec reports crashed and the node fails', () => {
     const r = await codecRun(h, 100);
     expect(r.ok).toBe(false);
     if (r.ok) return;
-    expect(r.failed[0]).toEqual({ node: 'codec', reason: 'initialization failed: test codec refused to start' });
+    expect(r.failed[0]).toEqual({
+      node: 'codec',
+      reason: 'initialization failed: test codec refused to start',
+    });
     expect(h.ends).toEqual([]);
     await expectHostsGone(h.hosts);
   });
@@ -353,7 +445,9 @@ describe('[C2][C5] a clean end of stream is success', () => {
       const frames = h.got as AudioPacket[];
       expect(frames.map((f) => f.ptsUs)).toEqual(Array.from({ length: 10 }, (_, i) => i * 20_000));
       expect(frames.every((f) => f.samples.length === 960)).toBe(true);
-      expect(h.ends).toEqual([{ node: 'codec', end: { outcome: 'completed', framesIn: 10, framesOut: 10 } }]);
+      expect(h.ends).toEqual([
+        { node: 'codec', end: { outcome: 'completed', framesIn: 10, framesOut: 10 } },
+      ]);
       expect(r.stats.codec).toMatchObject({ codec_frames_in: 10, codec_frames_out: 10 });
       await expectHostsGone(h.hosts);
     });
@@ -362,7 +456,14 @@ describe('[C2][C5] a clean end of stream is success', () => {
   it('[C5] input the codec cannot take fails the node with a truncated-output reason (not a success)', async () => {
     const h = harness('worker', { mode: 'echo' });
     const r = await runOneshot(
-      pipeline([['src', 'audio::sine', { duration_ms: 100, sample_rate: 44_100 }], ['codec', 'test::codec'], ['sink', 'test::collect']], ['src>codec', 'codec>sink']),
+      pipeline(
+        [
+          ['src', 'audio::sine', { duration_ms: 100, sample_rate: 44_100 }],
+          ['codec', 'test::codec'],
+          ['sink', 'test::collect'],
+        ],
+        ['src>codec', 'codec>sink'],
+      ),
       { registry: h.registry, clock },
     );
     expect(r.ok).toBe(false);
@@ -398,7 +499,11 @@ describe('[C2][C5] a clean end of stream is success', () => {
       { op: 'connect', from: { node: 'src' }, to: { node: 'codec' } },
       { op: 'connect', from: { node: 'codec' }, to: { node: 'sink' } },
     ]);
-    await until(() => h.ends.length === 0 && (engine.snapshot().nodes.find((n) => n.id === 'sink')?.stats.packets ?? 0) >= 3);
+    await until(
+      () =>
+        h.ends.length === 0 &&
+        (engine.snapshot().nodes.find((n) => n.id === 'sink')?.stats.packets ?? 0) >= 3,
+    );
     expect((await engine.removeNode('codec')).ok).toBe(true);
     await until(() => h.ends.length === 1);
     expect(h.ends[0]!.end.outcome).toBe('stopped');

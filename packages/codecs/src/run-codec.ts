@@ -85,7 +85,11 @@ export interface RunCodecOptions extends CodecAdapter {
  * a slow downstream never counts. It fires when the host's progress counter has not moved for
  * `idleTimeoutMs`, terminates the host and reports `watchdog_abandoned`.
  */
-export async function runCodec<P>(ctx: RunContext<P>, host: CodecHost, options: RunCodecOptions): Promise<CodecRunEnd> {
+export async function runCodec<P>(
+  ctx: RunContext<P>,
+  host: CodecHost,
+  options: RunCodecOptions,
+): Promise<CodecRunEnd> {
   const idleTimeoutMs = options.idleTimeoutMs ?? CODEC_IDLE_TIMEOUT_MS;
   const maxInFlight = Math.max(1, options.maxInFlight ?? CODEC_MAX_IN_FLIGHT);
   const pin = options.outputPin ?? 'out';
@@ -132,7 +136,8 @@ export async function runCodec<P>(ctx: RunContext<P>, host: CodecHost, options: 
         counts.framesOut++;
       }
       if (recvError !== undefined) throw recvError;
-      if (crash !== undefined) return { outcome: 'crashed', error: crash, cause: crashCause, ...counts };
+      if (crash !== undefined)
+        return { outcome: 'crashed', error: crash, cause: crashCause, ...counts };
       if (ctx.signal.stopped) return { outcome: 'stopped', ...counts };
       if (done) return { outcome: 'completed', ...counts };
 
@@ -180,16 +185,23 @@ export async function runCodec<P>(ctx: RunContext<P>, host: CodecHost, options: 
         );
       }
       // Not reading input: the codec alone decides when we continue, so the watchdog watches it.
-      const disarm = wantInput ? undefined : armWatchdog(ctx, host, idleTimeoutMs, pollMs, (idleMs) => {
-        idle = { idleMs };
-        wake.notify();
-      });
+      const disarm = wantInput
+        ? undefined
+        : armWatchdog(ctx, host, idleTimeoutMs, pollMs, (idleMs) => {
+            idle = { idleMs };
+            wake.notify();
+          });
       await wake.wait();
       disarm?.();
       // A late answer that raced the watchdog wins: the codec was not stuck after all.
       if (idle && outputs.length === 0 && !done && crash === undefined && !received) {
         await host.terminate();
-        return { outcome: 'watchdog_abandoned', idleMs: idle.idleMs, waitingFor: inputEnded ? 'flush' : 'queue', ...counts };
+        return {
+          outcome: 'watchdog_abandoned',
+          idleMs: idle.idleMs,
+          waitingFor: inputEnded ? 'flush' : 'queue',
+          ...counts,
+        };
       }
       idle = undefined;
     }

@@ -15,7 +15,10 @@ export class StderrTail {
 
   /** `: <the most telling line>` (an `Error:` line if there is one, else the last), or ''. */
   suffix(): string {
-    const lines = this.#text.split('\n').map((l) => l.trim()).filter(Boolean);
+    const lines = this.#text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean);
     const line = lines.find((l) => /^(\w*Error|Uncaught)\b/.test(l)) ?? lines.at(-1);
     return line ? `: ${line.slice(0, 300)}` : '';
   }

@@ -1,7 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { err, ok } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
-import { BaseCodecHost, CODEC_BATCH_FRAMES, CodecHostKind, isModuleSpec, ownedData } from './codec-host';
+import {
+  BaseCodecHost,
+  CODEC_BATCH_FRAMES,
+  CodecHostKind,
+  isModuleSpec,
+  ownedData,
+} from './codec-host';
 import type { CodecFrame, CodecInfo, CodecSpec, RemoteHostOptions } from './codec-host';
 import { CodecError } from './errors';
 import { StderrTail } from './stderr-tail';
@@ -47,10 +53,16 @@ export class WorkerCodecHost extends BaseCodecHost {
   }
 
   start(codec: CodecSpec, init: unknown): Promise<Result<CodecInfo, CodecError>> {
-    if (this.#worker) throw new CodecError('host_misuse', 'a codec host runs one codec; start was called twice');
+    if (this.#worker)
+      throw new CodecError('host_misuse', 'a codec host runs one codec; start was called twice');
     if (!isModuleSpec(codec)) {
       return Promise.resolve(
-        err(new CodecError('codec_not_portable', `codec ${codec.name} is a function; a worker needs a module URL`)),
+        err(
+          new CodecError(
+            'codec_not_portable',
+            `codec ${codec.name} is a function; a worker needs a module URL`,
+          ),
+        ),
       );
     }
     const worker = new Worker(WORKER_ENTRY, {
@@ -68,7 +80,8 @@ export class WorkerCodecHost extends BaseCodecHost {
     worker.on('error', (e: Error) => this.#fail(`threw: ${e.message}`));
     worker.on('exit', (code) => {
       this.#exited = true;
-      if (this.#terminating === undefined) this.#fail(`exited with code ${code}${this.#stderr.suffix()}`);
+      if (this.#terminating === undefined)
+        this.#fail(`exited with code ${code}${this.#stderr.suffix()}`);
       this.exitedWith({ code, signal: null });
     });
     worker.postMessage({ type: 'start', module: codec.module, init });
@@ -81,7 +94,8 @@ export class WorkerCodecHost extends BaseCodecHost {
     const data = ownedData(frame.data, options.transfer === true);
     this.#batch.push({ ...frame, data });
     this.#transfer.push(data.buffer as ArrayBuffer);
-    if (this.#batch.length >= (this.#options.batchFrames ?? CODEC_BATCH_FRAMES)) this.#flush(worker);
+    if (this.#batch.length >= (this.#options.batchFrames ?? CODEC_BATCH_FRAMES))
+      this.#flush(worker);
     else if (!this.#flushScheduled) {
       this.#flushScheduled = true;
       setImmediate(() => this.#flush(worker));
@@ -106,11 +120,11 @@ export class WorkerCodecHost extends BaseCodecHost {
   terminate(): Promise<void> {
     if (!this.#terminating) {
       const worker = this.#worker;
-      this.#settleReady(err(new CodecError('codec_start_failed', 'terminated before the codec was ready')));
+      this.#settleReady(
+        err(new CodecError('codec_start_failed', 'terminated before the codec was ready')),
+      );
       this.#terminating =
-        worker && !this.#exited
-          ? worker.terminate().then(() => undefined)
-          : Promise.resolve();
+        worker && !this.#exited ? worker.terminate().then(() => undefined) : Promise.resolve();
       if (!worker) this.exitedWith({ code: null, signal: null });
     }
     return this.#terminating.then(() => this.exited).then(() => undefined);

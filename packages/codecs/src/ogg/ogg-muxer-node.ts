@@ -30,9 +30,13 @@ export type OggMuxerParams = z.infer<typeof OggMuxerParamsSchema>;
  */
 export const oggMuxerSpec: CodecNodeSpec<OggMuxerParams> = {
   kind: 'containers::ogg::muxer',
-  description: 'Muxes Opus packets into an Ogg Opus stream (OpusHead/OpusTags, granules with pre-skip).',
+  description:
+    'Muxes Opus packets into an Ogg Opus stream (OpusHead/OpusTags, granules with pre-skip).',
   params: OggMuxerParamsSchema,
-  pins: () => ({ inputs: [{ name: 'in', type: 'opus' }], outputs: [{ name: 'out', type: 'binary' }] }),
+  pins: () => ({
+    inputs: [{ name: 'in', type: 'opus' }],
+    outputs: [{ name: 'out', type: 'binary' }],
+  }),
   codec: (p) => ({
     host: 'inline',
     spec: {
@@ -50,7 +54,8 @@ export const oggMuxerSpec: CodecNodeSpec<OggMuxerParams> = {
   }),
   adapter: () => ({
     input(packet) {
-      if (packet.type !== 'opus') throw new CodecError('bad_input', `input must be Opus, not a ${packet.type} packet`);
+      if (packet.type !== 'opus')
+        throw new CodecError('bad_input', `input must be Opus, not a ${packet.type} packet`);
       // Inline: the muxer only reads the bytes, so the shared packet is passed as is.
       return [{ frame: { data: packet.data, ptsUs: packet.ptsUs, durationUs: packet.durationUs } }];
     },

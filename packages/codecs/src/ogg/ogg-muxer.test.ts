@@ -33,7 +33,8 @@ function crcBitwise(bytes: Uint8Array): number {
   let crc = 0;
   for (const byte of bytes) {
     crc ^= byte << 24;
-    for (let b = 0; b < 8; b++) crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
+    for (let b = 0; b < 8; b++)
+      crc = crc & 0x80000000 ? ((crc << 1) ^ 0x04c11db7) >>> 0 : (crc << 1) >>> 0;
   }
   return crc >>> 0;
 }
@@ -45,7 +46,9 @@ function parseOgg(file: Uint8Array): Page[] {
   let at = 0;
   while (at < file.length) {
     const view = new DataView(file.buffer, file.byteOffset + at);
-    expect(String.fromCharCode(...file.subarray(at, at + 4)), `capture pattern at ${at}`).toBe('OggS');
+    expect(String.fromCharCode(...file.subarray(at, at + 4)), `capture pattern at ${at}`).toBe(
+      'OggS',
+    );
     expect(file[at + 4], 'version').toBe(0);
     const segments = file[at + 26]!;
     const lacing = file.subarray(at + 27, at + 27 + segments);
@@ -131,14 +134,26 @@ describe('containers::ogg::muxer', () => {
     expect(pages.map((p) => p.sequence)).toEqual(pages.map((_, i) => i));
     expect(new Set(pages.map((p) => p.serial))).toEqual(new Set([1234]));
     // BOS only on the first page, EOS only on the last, no page continues a packet.
-    expect(pages.map((p) => p.headerType & 0x02)).toEqual(pages.map((_, i) => (i === 0 ? 0x02 : 0)));
-    expect(pages.map((p) => p.headerType & 0x04)).toEqual(pages.map((_, i) => (i === pages.length - 1 ? 0x04 : 0)));
+    expect(pages.map((p) => p.headerType & 0x02)).toEqual(
+      pages.map((_, i) => (i === 0 ? 0x02 : 0)),
+    );
+    expect(pages.map((p) => p.headerType & 0x04)).toEqual(
+      pages.map((_, i) => (i === pages.length - 1 ? 0x04 : 0)),
+    );
     expect(pages.every((p) => (p.headerType & 0x01) === 0)).toBe(true);
 
     // Page 0: OpusHead alone; page 1: OpusTags alone; both granule 0.
     expect(pages[0]!.packets).toHaveLength(1);
     const head = opusHead(pages[0]!.packets[0]!);
-    expect(head).toEqual({ magic: 'OpusHead', version: 1, channels: 1, preSkip: 312, inputSampleRate: 48_000, gain: 0, family: 0 });
+    expect(head).toEqual({
+      magic: 'OpusHead',
+      version: 1,
+      channels: 1,
+      preSkip: 312,
+      inputSampleRate: 48_000,
+      gain: 0,
+      family: 0,
+    });
     expect(pages[1]!.packets).toHaveLength(1);
     const tags = pages[1]!.packets[0]!;
     expect(String.fromCharCode(...tags.subarray(0, 8))).toBe('OpusTags');
@@ -184,11 +199,29 @@ describe('containers::ogg::muxer', () => {
     const ffprobe = ['/usr/bin/ffprobe', '/usr/local/bin/ffprobe'].find((p) => existsSync(p));
     if (ffprobe) {
       const probe = JSON.parse(
-        execFileSync(ffprobe, ['-v', 'error', '-count_packets', '-show_entries', 'stream=codec_name,channels,sample_rate,nb_read_packets:format=duration', '-of', 'json', file], {
-          encoding: 'utf8',
-        }),
+        execFileSync(
+          ffprobe,
+          [
+            '-v',
+            'error',
+            '-count_packets',
+            '-show_entries',
+            'stream=codec_name,channels,sample_rate,nb_read_packets:format=duration',
+            '-of',
+            'json',
+            file,
+          ],
+          {
+            encoding: 'utf8',
+          },
+        ),
       ) as { streams: Array<Record<string, unknown>>; format: { duration: string } };
-      expect(probe.streams[0]).toMatchObject({ codec_name: 'opus', channels: 1, sample_rate: '48000', nb_read_packets: '51' });
+      expect(probe.streams[0]).toMatchObject({
+        codec_name: 'opus',
+        channels: 1,
+        sample_rate: '48000',
+        nb_read_packets: '51',
+      });
       // ffprobe's duration includes the pre-skip: ffmpeg's own libopus encode of the same 1.01 s
       // tone reports 1.0165 s (48 792 samples) and 51 packets too.
       expect(Number(probe.format.duration)).toBeCloseTo((312 + 48_480) / 48_000, 4);
@@ -196,10 +229,17 @@ describe('containers::ogg::muxer', () => {
   });
 
   it('chunk_size 0 hands on every page at once; pages close after 1 s of audio', () => {
-    const writer = new OggOpusWriter({ channels: 1, preSkip: 312, inputSampleRate: 48_000, serial: 7, chunkSize: 0 });
+    const writer = new OggOpusWriter({
+      channels: 1,
+      preSkip: 312,
+      inputSampleRate: 48_000,
+      serial: 7,
+      chunkSize: 0,
+    });
     const chunks: Uint8Array[] = [];
     // 3 s of 20 ms CELT fullband packets (TOC config 31, code 0).
-    for (let i = 0; i < 150; i++) chunks.push(...writer.add(Uint8Array.from([0xf8, i & 0xff, 1, 2, 3]), 20_000));
+    for (let i = 0; i < 150; i++)
+      chunks.push(...writer.add(Uint8Array.from([0xf8, i & 0xff, 1, 2, 3]), 20_000));
     chunks.push(...writer.finish());
     // Headers as soon as the first packet arrives, then each page as it closes.
     const pages = chunks.map((c) => parseOgg(c));
@@ -211,13 +251,23 @@ describe('containers::ogg::muxer', () => {
   });
 
   it('a stream with no audio is OpusHead, OpusTags and an empty EOS page', () => {
-    const writer = new OggOpusWriter({ channels: 2, preSkip: 120, inputSampleRate: 44_100, serial: 1, chunkSize: 65_536 });
+    const writer = new OggOpusWriter({
+      channels: 2,
+      preSkip: 120,
+      inputSampleRate: 44_100,
+      serial: 1,
+      chunkSize: 65_536,
+    });
     const pages = parseOgg(writer.finish()[0]!);
     expect(pages.map((p) => [p.headerType, p.packets.length, p.granule])).toEqual([
       [0x02, 1, 0n],
       [0x00, 1, 0n],
       [0x04, 0, -1n],
     ]);
-    expect(opusHead(pages[0]!.packets[0]!)).toMatchObject({ channels: 2, preSkip: 120, inputSampleRate: 44_100 });
+    expect(opusHead(pages[0]!.packets[0]!)).toMatchObject({
+      channels: 2,
+      preSkip: 120,
+      inputSampleRate: 44_100,
+    });
   });
 });

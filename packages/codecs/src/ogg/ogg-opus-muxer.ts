@@ -48,7 +48,10 @@ export class OggOpusWriter {
   /** Adds one Opus packet; returns the bytes now ready (maybe none). */
   add(data: Uint8Array, durationUs: number | undefined): Uint8Array[] {
     const samples = opusPacketSamples(data);
-    const realSamples = durationUs && durationUs > 0 ? Math.min(samples, Math.round((durationUs * OPUS_SAMPLE_RATE) / 1e6)) : samples;
+    const realSamples =
+      durationUs && durationUs > 0
+        ? Math.min(samples, Math.round((durationUs * OPUS_SAMPLE_RATE) / 1e6))
+        : samples;
     if (this.#held) this.#append(this.#held.data, this.#held.samples);
     this.#held = { data, samples, realSamples };
     this.#packets++;
@@ -75,7 +78,12 @@ export class OggOpusWriter {
   }
 
   /** `granuleSamples` counts toward the granule; `pageSamples` (the decoded length) toward page size. */
-  #append(data: Uint8Array, granuleSamples: number, pageSamples = granuleSamples, mayClose = true): void {
+  #append(
+    data: Uint8Array,
+    granuleSamples: number,
+    pageSamples = granuleSamples,
+    mayClose = true,
+  ): void {
     const segments = lacingCount(data.length);
     if (this.#pageSegments + segments > OGG_MAX_SEGMENTS) this.#closePage(0);
     this.#page.push(data);
@@ -97,7 +105,13 @@ export class OggOpusWriter {
   }
 
   #emitPage(headerType: number, granule: number, packets: Uint8Array[]): void {
-    const page = oggPage({ headerType, granule, serial: this.#o.serial, sequence: this.#sequence++, packets });
+    const page = oggPage({
+      headerType,
+      granule,
+      serial: this.#o.serial,
+      sequence: this.#sequence++,
+      packets,
+    });
     this.#out.push(page);
     this.#outBytes += page.length;
   }

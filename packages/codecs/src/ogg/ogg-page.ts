@@ -21,7 +21,8 @@ const CRC_TABLE = (() => {
 
 export function oggCrc(bytes: Uint8Array): number {
   let crc = 0;
-  for (let i = 0; i < bytes.length; i++) crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ bytes[i]!) & 0xff]!) >>> 0;
+  for (let i = 0; i < bytes.length; i++)
+    crc = ((crc << 8) ^ CRC_TABLE[((crc >>> 24) ^ bytes[i]!) & 0xff]!) >>> 0;
   return crc;
 }
 
@@ -54,7 +55,8 @@ export function oggPage(page: OggPageInput): Uint8Array {
     }
     bodyLength += p.length;
   }
-  if (lacing.length > OGG_MAX_SEGMENTS) throw new Error(`an Ogg page holds ${OGG_MAX_SEGMENTS} segments, not ${lacing.length}`);
+  if (lacing.length > OGG_MAX_SEGMENTS)
+    throw new Error(`an Ogg page holds ${OGG_MAX_SEGMENTS} segments, not ${lacing.length}`);
   const out = new Uint8Array(27 + lacing.length + bodyLength);
   const view = new DataView(out.buffer);
   out.set([0x4f, 0x67, 0x67, 0x53]); // "OggS"

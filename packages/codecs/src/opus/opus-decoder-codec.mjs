@@ -24,7 +24,13 @@ export function create(init) {
       if (real > 0 && real < samples) samples = real;
       const out = new Float32Array(samples * channels);
       for (let i = 0; i < out.length; i++) out[i] = (pcm[i] ?? 0) / 32768;
-      return [{ data: out, ptsUs: frame.ptsUs ?? 0, durationUs: Math.round((samples * 1e6) / SAMPLE_RATE) }];
+      return [
+        {
+          data: out,
+          ptsUs: frame.ptsUs ?? 0,
+          durationUs: Math.round((samples * 1e6) / SAMPLE_RATE),
+        },
+      ];
     },
     flush() {
       return [];

@@ -63,7 +63,7 @@ export function create(init) {
       basePts ??= frame.ptsUs ?? 0;
       inputSamples += src.length / channels;
       const out = [];
-      for (let i = 0; i < src.length; ) {
+      for (let i = 0; i < src.length;) {
         const n = Math.min(src.length - i, pcm.length - fill);
         for (let k = 0; k < n; k++) {
           const v = (src[i + k] ?? 0) * 32768;
@@ -84,7 +84,10 @@ export function create(init) {
         out.push(encodeFrame());
       }
       const last = out.at(-1);
-      if (last) last.durationUs = Math.round(((needed - (packets - 1) * FRAME_SAMPLES) * 1e6) / SAMPLE_RATE);
+      if (last)
+        last.durationUs = Math.round(
+          ((needed - (packets - 1) * FRAME_SAMPLES) * 1e6) / SAMPLE_RATE,
+        );
       return out;
     },
     close() {

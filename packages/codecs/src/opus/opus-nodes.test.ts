@@ -58,7 +58,12 @@ function snrDb(ref: Float32Array, decoded: Float32Array, lag: number): number {
 }
 
 /** tone → ref, and tone → opus encoder → opus decoder → out. */
-async function roundTrip(opts: { application?: string; channels?: number; durationMs?: number; source?: string }) {
+async function roundTrip(opts: {
+  application?: string;
+  channels?: number;
+  durationMs?: number;
+  source?: string;
+}) {
   const registry = createCodecRegistry();
   const ref = addCollector(registry, 'test::ref');
   const out = addCollector(registry, 'test::out');
@@ -68,13 +73,21 @@ async function roundTrip(opts: { application?: string; channels?: number; durati
   const source: [string, string, Record<string, unknown>] =
     opts.source === 'odd'
       ? ['tone', 'test::odd_chunks', {}]
-      : ['tone', 'audio::sine', { frequency_hz: 440, duration_ms: opts.durationMs ?? 1000, amplitude: 0.5, channels }];
+      : [
+          'tone',
+          'audio::sine',
+          { frequency_hz: 440, duration_ms: opts.durationMs ?? 1000, amplitude: 0.5, channels },
+        ];
   const r = await runOneshot(
     pipeline(
       [
         source,
         ['ref', 'test::ref'],
-        ['enc', 'audio::opus::encoder', { bitrate: 64_000, application: opts.application ?? 'audio', channels }],
+        [
+          'enc',
+          'audio::opus::encoder',
+          { bitrate: 64_000, application: opts.application ?? 'audio', channels },
+        ],
         ['dec', 'audio::opus::decoder', { channels }],
         ['out', 'test::out'],
         ['bits', 'test::encoded'],
@@ -97,8 +110,17 @@ const oddChunks = defineNode({
       const total = 48_000;
       for (let at = 0; at < total; at += 700) {
         const n = Math.min(700, total - at);
-        const samples = Float32Array.from({ length: n }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * (at + i)) / 48_000));
-        await ctx.send('out', { type: 'audio', sampleRate: 48_000, channels: 1, samples, ptsUs: Math.round((at * 1e6) / 48_000) });
+        const samples = Float32Array.from(
+          { length: n },
+          (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * (at + i)) / 48_000),
+        );
+        await ctx.send('out', {
+          type: 'audio',
+          sampleRate: 48_000,
+          channels: 1,
+          samples,
+          ptsUs: Math.round((at * 1e6) / 48_000),
+        });
       }
       return 'completed';
     },
@@ -149,7 +171,8 @@ describe('audio::opus::encoder → audio::opus::decoder', () => {
   it('stereo round trips with both channels intact', async () => {
     const { r, ref, decoded } = await roundTrip({ channels: 2, durationMs: 500 });
     expect(r.ok).toBe(true);
-    for (const c of [0, 1]) expect(snrDb(channel(ref, 2, c), channel(decoded, 2, c), 312)).toBeGreaterThanOrEqual(30);
+    for (const c of [0, 1])
+      expect(snrDb(channel(ref, 2, c), channel(decoded, 2, c), 312)).toBeGreaterThanOrEqual(30);
   });
 
   it('the bitrate param is honoured: 128 kbit/s spends more bytes than 16 kbit/s on the same audio', async () => {
@@ -204,10 +227,19 @@ describe('audio::opus::encoder → audio::opus::decoder', () => {
     const registry = createCodecRegistry();
     addCollector(registry);
     const r = await runOneshot(
-      pipeline([['tone', 'audio::sine', { duration_ms: 100, channels: 2 }], ['enc', 'audio::opus::encoder'], ['c', 'test::collect']], ['tone>enc', 'enc>c']),
+      pipeline(
+        [
+          ['tone', 'audio::sine', { duration_ms: 100, channels: 2 }],
+          ['enc', 'audio::opus::encoder'],
+          ['c', 'test::collect'],
+        ],
+        ['tone>enc', 'enc>c'],
+      ),
       { registry, clock },
     );
-    expect(r.ok ? '' : r.failed[0]!.reason).toMatch(/input has 2 channels; the encoder was set up for 1 \(params.channels\).*output truncated$/);
+    expect(r.ok ? '' : r.failed[0]!.reason).toMatch(
+      /input has 2 channels; the encoder was set up for 1 \(params.channels\).*output truncated$/,
+    );
   });
 
   it('the encoder is created and warmed while initializing, before the pipeline goes live', async () => {
@@ -226,7 +258,14 @@ describe('audio::opus::encoder → audio::opus::decoder', () => {
     });
     addCollector(registry);
     const r = await runOneshot(
-      pipeline([['tone', 'audio::sine', { duration_ms: 100 }], ['enc', 'audio::opus::encoder'], ['c', 'test::collect']], ['tone>enc', 'enc>c']),
+      pipeline(
+        [
+          ['tone', 'audio::sine', { duration_ms: 100 }],
+          ['enc', 'audio::opus::encoder'],
+          ['c', 'test::collect'],
+        ],
+        ['tone>enc', 'enc>c'],
+      ),
       {
         registry,
         clock,

@@ -37,11 +37,19 @@ export const opusEncoderSpec: CodecNodeSpec<OpusEncoderParams> = {
   kind: 'audio::opus::encoder',
   description: 'Encodes 48 kHz raw audio into 20 ms Opus packets (bitrate, application, channels).',
   params: OpusEncoderParamsSchema,
-  pins: () => ({ inputs: [{ name: 'in', type: 'raw_audio' }], outputs: [{ name: 'out', type: 'opus' }] }),
+  pins: () => ({
+    inputs: [{ name: 'in', type: 'raw_audio' }],
+    outputs: [{ name: 'out', type: 'opus' }],
+  }),
   codec: async (p) => ({
     host: 'worker',
     spec: OPUS_ENCODER_CODEC,
-    init: { channels: p.channels, bitrate: p.bitrate, application: p.application, wasm: await opusWasmModule() },
+    init: {
+      channels: p.channels,
+      bitrate: p.bitrate,
+      application: p.application,
+      wasm: await opusWasmModule(),
+    },
   }),
   adapter: (p) => ({
     input(packet) {
@@ -53,7 +61,10 @@ export const opusEncoderSpec: CodecNodeSpec<OpusEncoderParams> = {
         );
       }
       if (audio.channels !== p.channels) {
-        throw new CodecError('bad_input', `input has ${audio.channels} channels; the encoder was set up for ${p.channels} (params.channels)`);
+        throw new CodecError(
+          'bad_input',
+          `input has ${audio.channels} channels; the encoder was set up for ${p.channels} (params.channels)`,
+        );
       }
       // The packet may be shared by a fan-out: the host copies it once rather than taking it.
       return [{ frame: { data: audio.samples, ptsUs: audio.ptsUs } }];
@@ -80,7 +91,10 @@ export const opusDecoderSpec: CodecNodeSpec<OpusDecoderParams> = {
   kind: 'audio::opus::decoder',
   description: 'Decodes Opus packets into 48 kHz raw audio.',
   params: OpusDecoderParamsSchema,
-  pins: () => ({ inputs: [{ name: 'in', type: 'opus' }], outputs: [{ name: 'out', type: 'raw_audio' }] }),
+  pins: () => ({
+    inputs: [{ name: 'in', type: 'opus' }],
+    outputs: [{ name: 'out', type: 'raw_audio' }],
+  }),
   codec: async (p) => ({
     host: 'worker',
     spec: OPUS_DECODER_CODEC,
@@ -103,7 +117,12 @@ export const opusDecoderSpec: CodecNodeSpec<OpusDecoderParams> = {
   }),
 };
 
-function expectType<T extends Packet['type']>(packet: Packet, type: T, what: string): Extract<Packet, { type: T }> {
-  if (packet.type !== type) throw new CodecError('bad_input', `input must be ${what}, not a ${packet.type} packet`);
+function expectType<T extends Packet['type']>(
+  packet: Packet,
+  type: T,
+  what: string,
+): Extract<Packet, { type: T }> {
+  if (packet.type !== type)
+    throw new CodecError('bad_input', `input must be ${what}, not a ${packet.type} packet`);
   return packet as Extract<Packet, { type: T }>;
 }

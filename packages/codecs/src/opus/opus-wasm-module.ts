@@ -11,7 +11,37 @@ interface WasmApi {
 
 const require = createRequire(import.meta.url);
 // `i32.const 0; i8x16.splat; drop`: validates only where WebAssembly SIMD is supported.
-const SIMD_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 9, 1, 7, 0, 65, 0, 253, 15, 26, 11);
+const SIMD_PROBE = Uint8Array.of(
+  0,
+  97,
+  115,
+  109,
+  1,
+  0,
+  0,
+  0,
+  1,
+  4,
+  1,
+  96,
+  0,
+  0,
+  3,
+  2,
+  1,
+  0,
+  10,
+  9,
+  1,
+  7,
+  0,
+  65,
+  0,
+  253,
+  15,
+  26,
+  11,
+);
 
 let compiled: Promise<OpusWasmModule> | undefined;
 

@@ -53,7 +53,37 @@ function wasmApi() {
 }
 
 // A module whose one function does `i32.const 0; i8x16.splat; drop`: valid only with SIMD.
-const SIMD_PROBE = Uint8Array.of(0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 9, 1, 7, 0, 65, 0, 253, 15, 26, 11);
+const SIMD_PROBE = Uint8Array.of(
+  0,
+  97,
+  115,
+  109,
+  1,
+  0,
+  0,
+  0,
+  1,
+  4,
+  1,
+  96,
+  0,
+  0,
+  3,
+  2,
+  1,
+  0,
+  10,
+  9,
+  1,
+  7,
+  0,
+  65,
+  0,
+  253,
+  15,
+  26,
+  11,
+);
 
 /** The wire bytes of libopus: the SIMD build where the engine supports it. */
 export function opusWasmBytes() {
@@ -96,13 +126,16 @@ export function instantiateOpus(module) {
       const pcm = x.malloc(MAX_DECODE_SAMPLES * o.channels * 2);
       const out = x.malloc(MAX_PACKET_BYTES);
       check(x.opus_encoder_init(state, SAMPLE_RATE, o.channels, APPLICATION[o.application]));
-      if (o.bitrate !== undefined) check(x.opus_encoder_ctl_set(state, OPUS_SET_BITRATE, o.bitrate));
+      if (o.bitrate !== undefined)
+        check(x.opus_encoder_ctl_set(state, OPUS_SET_BITRATE, o.bitrate));
       return {
         lookahead: x.opus_encoder_ctl_get(state, OPUS_GET_LOOKAHEAD),
         /** @param {Int16Array} frame interleaved s16, one frame @returns {Uint8Array} a fresh buffer */
         encode(frame) {
           new Int16Array(x.memory.buffer, pcm, frame.length).set(frame);
-          const n = check(x.opus_encode(state, pcm, frame.length / o.channels, out, MAX_PACKET_BYTES));
+          const n = check(
+            x.opus_encode(state, pcm, frame.length / o.channels, out, MAX_PACKET_BYTES),
+          );
           return new Uint8Array(x.memory.buffer, out, n).slice();
         },
         free() {
@@ -121,9 +154,12 @@ export function instantiateOpus(module) {
       return {
         /** @param {Uint8Array} packet @returns {Int16Array} interleaved s16, a view valid until the next call */
         decode(packet) {
-          if (packet.length > MAX_PACKET_BYTES * 16) throw new Error(`opus: a ${packet.length}-byte packet is too large`);
+          if (packet.length > MAX_PACKET_BYTES * 16)
+            throw new Error(`opus: a ${packet.length}-byte packet is too large`);
           new Uint8Array(x.memory.buffer, data, packet.length).set(packet);
-          const samples = check(x.opus_decode(state, data, packet.length, pcm, MAX_DECODE_SAMPLES, 0));
+          const samples = check(
+            x.opus_decode(state, data, packet.length, pcm, MAX_DECODE_SAMPLES, 0),
+          );
           return new Int16Array(x.memory.buffer, pcm, samples * o.channels);
         },
         free() {

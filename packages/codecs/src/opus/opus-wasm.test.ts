@@ -17,7 +17,9 @@ const lib = createRequire(import.meta.url)('@evan/opus/wasm/index.js') as {
 };
 
 const frames = Array.from({ length: 50 }, (_, f) =>
-  Int16Array.from({ length: 960 }, (_, i) => Math.round(12_000 * Math.sin((2 * Math.PI * 523 * (f * 960 + i)) / 48_000))),
+  Int16Array.from({ length: 960 }, (_, i) =>
+    Math.round(12_000 * Math.sin((2 * Math.PI * 523 * (f * 960 + i)) / 48_000)),
+  ),
 );
 
 describe('libopus glue (opus-wasm.mjs)', () => {

@@ -35,7 +35,8 @@ export function serveCodec(port) {
       switch (msg.type) {
         case 'start': {
           const mod = await import(msg.module);
-          if (typeof mod.create !== 'function') throw new Error(`${msg.module} exports no create()`);
+          if (typeof mod.create !== 'function')
+            throw new Error(`${msg.module} exports no create()`);
           codec = await mod.create(msg.init, env);
           port.post({ type: 'ready', info: codec?.info ?? {} });
           break;

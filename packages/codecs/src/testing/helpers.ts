@@ -4,7 +4,10 @@ import type { Pipeline } from '@patchbay/protocol';
 import { z } from 'zod';
 
 /** The test codec module (`test-codec.mjs`), runnable in every host. */
-export const TEST_CODEC = { name: 'test-codec', module: new URL('./test-codec.mjs', import.meta.url).href } as const;
+export const TEST_CODEC = {
+  name: 'test-codec',
+  module: new URL('./test-codec.mjs', import.meta.url).href,
+} as const;
 
 /** The engine clock on Node's timers: codec tests run real threads and processes. */
 export function nodeClock(): Clock {
@@ -17,13 +20,20 @@ export function nodeClock(): Clock {
 }
 
 /** Builds a oneshot pipeline from `[id, kind, params]` and `from>to[.pin]` edges. */
-export function pipeline(nodes: Array<[string, string, Record<string, unknown>?]>, edges: string[]): Pipeline {
+export function pipeline(
+  nodes: Array<[string, string, Record<string, unknown>?]>,
+  edges: string[],
+): Pipeline {
   const p: Pipeline = { mode: 'oneshot', nodes: {}, connections: {} };
   for (const [id, kind, params] of nodes) p.nodes[id] = { kind, params: params ?? {} };
   edges.forEach((e, i) => {
     const [from, to] = e.split('>') as [string, string];
     const [toNode, toPin] = to.split('.') as [string, string | undefined];
-    p.connections[`c${i}`] = { from: { node: from, pin: 'out' }, to: { node: toNode, pin: toPin ?? 'in' }, mode: 'reliable' };
+    p.connections[`c${i}`] = {
+      from: { node: from, pin: 'out' },
+      to: { node: toNode, pin: toPin ?? 'in' },
+      mode: 'reliable',
+    };
   });
   return p;
 }
@@ -39,7 +49,8 @@ export function addCollector(registry: NodeRegistry, kind = 'test::collect'): Pa
       pins: () => ({ inputs: [{ name: 'in', type: 'any' }], outputs: [] }),
       create: () => ({
         async run(ctx) {
-          for (let ev = await ctx.recv(); ev; ev = await ctx.recv()) if (ev.type === 'packet') got.push(ev.packet);
+          for (let ev = await ctx.recv(); ev; ev = await ctx.recv())
+            if (ev.type === 'packet') got.push(ev.packet);
           return 'input_closed';
         },
       }),
