@@ -51,3 +51,18 @@ export type { OggMuxerParams } from './ogg/ogg-muxer-node';
 export { OggOpusWriter, createOggOpusMuxer, OPUS_DEFAULT_PRE_SKIP } from './ogg/ogg-opus-muxer';
 export type { OggOpusOptions } from './ogg/ogg-opus-muxer';
 export { nodeClock, nodeWorkerSpawner } from './node-host';
+export {
+  vp9EncoderSpec,
+  vp9DecoderSpec,
+  Vp9EncoderParamsSchema,
+  Vp9DecoderParamsSchema,
+  VIDEO_CODEC_MAX_IN_FLIGHT,
+} from './vp9/vp9-nodes';
+export type { Vp9EncoderParams, Vp9DecoderParams } from './vp9/vp9-nodes';
+export { createVp9Encoder, createVp9Decoder } from './vp9/vp9-codec';
+export type { Vp9EncoderInit } from './vp9/vp9-codec';
+export { webmMuxerSpec, WebmMuxerParamsSchema } from './webm/webm-muxer-node';
+export type { WebmMuxerParams } from './webm/webm-muxer-node';
+export { createWebmMuxer } from './webm/webm-muxer';
+export type { WebmMuxerOptions } from './webm/webm-muxer';
+export { vp9KeyframeSize } from './webm/vp9-header';

@@ -53,21 +53,7 @@ function sourceFor(type: PinType) {
     create: () => ({
       async run(ctx) {
         for (let i = 0; i < 2; i++) {
-          const packet: Packet =
-            type === 'raw_audio'
-              ? {
-                  type: 'audio',
-                  sampleRate: 48_000,
-                  channels: 1,
-                  samples: new Float32Array(960),
-                  ptsUs: i * 20_000,
-                }
-              : {
-                  type: 'opus',
-                  data: Uint8Array.from([0xf8, 0xff, 0xfe]),
-                  ptsUs: i * 20_000,
-                  durationUs: 20_000,
-                };
+          const packet: Packet = packetOf(type, i);
           await ctx.send('out', packet);
         }
         return 'completed';
@@ -76,14 +62,56 @@ function sourceFor(type: PinType) {
   });
 }
 
+/** Packet `i` of a stream of the given pin type (small; the scripted host never decodes it). */
+function packetOf(type: PinType, i: number): Packet {
+  switch (type) {
+    case 'raw_audio':
+      return {
+        type: 'audio',
+        sampleRate: 48_000,
+        channels: 1,
+        samples: new Float32Array(960),
+        ptsUs: i * 20_000,
+      };
+    case 'opus':
+      return {
+        type: 'opus',
+        data: Uint8Array.from([0xf8, 0xff, 0xfe]),
+        ptsUs: i * 20_000,
+        durationUs: 20_000,
+      };
+    case 'raw_video':
+      return {
+        type: 'video',
+        width: 16,
+        height: 16,
+        data: new Uint8Array(16 * 16 * 4),
+        ptsUs: i * 33_333,
+      };
+    case 'encoded_video':
+      return {
+        type: 'encoded_video',
+        codec: 'vp9',
+        data: Uint8Array.from([0x82, 0x49, 0x83, 0x42]),
+        keyframe: i === 0,
+        ptsUs: i * 33_333,
+      };
+    default:
+      throw new Error(`no test packet for pin type ${type}`);
+  }
+}
+
 const CODEC_KINDS = codecKindsRegistry().kinds();
 
 describe('[C5] every codec kind goes through the shared finalize step', () => {
-  it('[C5] registerCodecs adds the Opus encoder, decoder and Ogg muxer, and every kind it adds is a codec node', () => {
+  it('[C5] registerCodecs adds the Opus and VP9 encoders and decoders and the Ogg and WebM muxers, and every kind it adds is a codec node', () => {
     expect(CODEC_KINDS).toEqual([
       'audio::opus::decoder',
       'audio::opus::encoder',
       'containers::ogg::muxer',
+      'containers::webm::muxer',
+      'video::vp9::decoder',
+      'video::vp9::encoder',
     ]);
     const registry = registerCodecs(new NodeRegistry());
     for (const kind of registry.kinds()) expect(isCodecNode(registry.get(kind)), kind).toBe(true);
@@ -144,5 +172,8 @@ function codecName(kind: string): string {
     'audio::opus::encoder': 'opus-encoder',
     'audio::opus::decoder': 'opus-decoder',
     'containers::ogg::muxer': 'ogg-opus-muxer',
+    'video::vp9::encoder': 'libvpx-vp9',
+    'video::vp9::decoder': 'vp9-decoder',
+    'containers::webm::muxer': 'webm-muxer',
   }[kind]!;
 }

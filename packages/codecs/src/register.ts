@@ -3,6 +3,8 @@ import { defineCodecNode } from './codec-node';
 import type { CodecNodeOptions } from './codec-node';
 import { oggMuxerSpec } from './ogg/ogg-muxer-node';
 import { opusDecoderSpec, opusEncoderSpec } from './opus/opus-nodes';
+import { vp9DecoderSpec, vp9EncoderSpec } from './vp9/vp9-nodes';
+import { webmMuxerSpec } from './webm/webm-muxer-node';
 
 /** Adds every codec node kind of this package to `registry` (each through `defineCodecNode`). */
 export function registerCodecs(
@@ -12,7 +14,10 @@ export function registerCodecs(
   return registry
     .register(defineCodecNode(opusEncoderSpec, options))
     .register(defineCodecNode(opusDecoderSpec, options))
-    .register(defineCodecNode(oggMuxerSpec, options));
+    .register(defineCodecNode(oggMuxerSpec, options))
+    .register(defineCodecNode(vp9EncoderSpec, options))
+    .register(defineCodecNode(vp9DecoderSpec, options))
+    .register(defineCodecNode(webmMuxerSpec, options));
 }
 
 /** The engine's built-in kinds plus every codec kind: what a Node host (CLI, server, bench) runs. */

@@ -66,6 +66,8 @@ export interface CodecAdapter {
   output(frame: CodecFrame): Packet;
   /** Default `out`. */
   outputPin?: string;
+  /** Codec-specific figures merged into the node's stats when the run ends (e.g. per-stage µs). */
+  stats?(): Record<string, number>;
 }
 
 export interface RunCodecOptions extends CodecAdapter {
@@ -208,7 +210,11 @@ export async function runCodec<P>(
   } finally {
     offHost();
     offStop();
-    ctx.stats({ codec_frames_in: counts.framesIn, codec_frames_out: counts.framesOut });
+    ctx.stats({
+      codec_frames_in: counts.framesIn,
+      codec_frames_out: counts.framesOut,
+      ...options.stats?.(),
+    });
     // Completed or not, the codec's thread or process ends with the run.
     await host.terminate();
   }

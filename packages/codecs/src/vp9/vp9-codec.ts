@@ -1,0 +1,279 @@
+import {
+  Codec,
+  CodecContext,
+  Dictionary,
+  FFmpegError,
+  Frame,
+  Packet,
+  Rational,
+  SoftwareScaleContext,
+} from 'node-av/lib';
+import {
+  AVERROR_EAGAIN,
+  AVERROR_EOF,
+  AV_PICTURE_TYPE_I,
+  AV_PICTURE_TYPE_NONE,
+  AV_PIX_FMT_RGBA,
+  AV_PIX_FMT_YUV420P,
+  FF_DECODER_LIBVPX_VP9,
+  FF_DECODER_VP9,
+  FF_ENCODER_LIBVPX_VP9,
+  SWS_POINT,
+} from 'node-av/constants';
+import type { AVPixelFormat } from 'node-av/constants';
+import type { CodecFactory, CodecFrame, CodecInstance } from '../codec-host';
+import { CodecError } from '../errors';
+
+/**
+ * VP9 through node-av (FFmpeg 8.1's libvpx-vp9 and native vp9 decoder). Every heavy call is
+ * node-av's async form, which runs on the libuv pool, so on the calling thread a frame costs one
+ * copy of its RGBA into an AVFrame and a few property reads (C1): these codecs run in the inline
+ * host. Timestamps are microseconds end to end (time base 1/1 000 000).
+ */
+
+/** Microsecond time base: packets carry `ptsUs` as is. */
+const US = new Rational(1, 1_000_000);
+
+/** What `createVp9Encoder` takes (the encoder node's params, resolved). */
+export interface Vp9EncoderInit {
+  width: number;
+  height: number;
+  /** Target bitrate, bits per second. */
+  bitrate: number;
+  /** Frames between forced keyframes. */
+  keyframeInterval: number;
+  /** libvpx `cpu-used` for the realtime deadline: 0 (best) … 8 (fastest). */
+  speed: number;
+  /** libvpx threads (row-based multithreading is on). */
+  threads: number;
+  /** Nominal frame rate (rate control only; timestamps come from the packets). */
+  fps: number;
+}
+
+/** Throws a CodecError for a negative FFmpeg return code. */
+function check(ret: number, what: string): number {
+  if (ret < 0) throw new CodecError('codec_crashed', `${what}: ${new FFmpegError(ret).message}`);
+  return ret;
+}
+
+/**
+ * RGBA frames of one size → VP9 packets (libvpx realtime, no lookahead, so one packet per frame,
+ * in order). `create` opens the encoder and encodes one dummy frame, discarding its packet: libvpx
+ * allocates lazily and the first frame alone blocked for 100–460 ms measured here, so that cost is
+ * paid at initialization, before the pipeline goes live. Output frames carry `meta.convert_us`
+ * and `meta.encode_us` (the node reports them as stats).
+ */
+export const createVp9Encoder: CodecFactory = async (rawInit) => {
+  const init = rawInit as Vp9EncoderInit;
+  const { width, height } = init;
+  const codec = Codec.findEncoderByName(FF_ENCODER_LIBVPX_VP9);
+  if (!codec)
+    throw new CodecError('codec_start_failed', 'this FFmpeg build has no libvpx-vp9 encoder');
+  const ctx = new CodecContext();
+  ctx.allocContext3(codec);
+  ctx.width = width;
+  ctx.height = height;
+  ctx.pixelFormat = AV_PIX_FMT_YUV420P;
+  ctx.timeBase = US;
+  ctx.framerate = new Rational(Math.round(init.fps * 1000), 1000);
+  ctx.bitRate = BigInt(init.bitrate);
+  ctx.gopSize = init.keyframeInterval;
+  ctx.threadCount = init.threads;
+  const options = Dictionary.fromObject({
+    deadline: 'realtime',
+    'cpu-used': String(init.speed),
+    'row-mt': '1',
+    // No lookahead: each frame comes out as soon as it is encoded (latency, and one packet per frame).
+    'lag-in-frames': '0',
+    'tile-columns': String(Math.min(2, Math.floor(Math.log2(Math.max(1, init.threads))) + 1)),
+  });
+  check(await ctx.open2(codec, options), 'opening libvpx-vp9');
+
+  // RGBA → YUV 4:2:0 at the same size: no scaling happens, so the cheapest filter is enough.
+  const sws = new SoftwareScaleContext();
+  sws.getContext(width, height, AV_PIX_FMT_RGBA, width, height, AV_PIX_FMT_YUV420P, SWS_POINT);
+  const rgba = new Frame();
+  rgba.alloc();
+  rgba.width = width;
+  rgba.height = height;
+  rgba.format = AV_PIX_FMT_RGBA;
+  check(rgba.allocBuffer(), 'allocating the RGBA frame');
+  const yuv = new Frame();
+  yuv.alloc();
+  yuv.width = width;
+  yuv.height = height;
+  yuv.format = AV_PIX_FMT_YUV420P;
+  check(yuv.allocBuffer(), 'allocating the YUV frame');
+  const packet = new Packet();
+  packet.alloc();
+  const frameBytes = width * height * 4;
+
+  // The warm-up frame is encoded at pts 0; real frames go in one tick later so timestamps keep
+  // increasing whatever the first real pts is, and come back out shifted back.
+  const PTS_SHIFT = 1n;
+
+  async function encode(
+    data: Uint8Array | null,
+    pts: bigint,
+  ): Promise<{ frames: CodecFrame[]; convertUs: number }> {
+    let convertUs = 0;
+    if (data) {
+      const t0 = performance.now();
+      // The encoder may still reference the last YUV buffer; writable copies it only in that case.
+      check(yuv.makeWritable(), 'making the YUV frame writable');
+      check(
+        rgba.fromBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
+        'loading RGBA',
+      );
+      check(await sws.scaleFrame(yuv, rgba), 'converting RGBA to YUV');
+      convertUs = (performance.now() - t0) * 1000;
+      yuv.pts = pts;
+    }
+    check(await ctx.sendFrame(data ? yuv : null), 'sending a frame to libvpx-vp9');
+    const frames: CodecFrame[] = [];
+    for (;;) {
+      const ret = await ctx.receivePacket(packet);
+      if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
+      check(ret, 'receiving a VP9 packet');
+      frames.push({
+        data: new Uint8Array(packet.data!),
+        ptsUs: Number(packet.pts - PTS_SHIFT),
+        keyframe: packet.isKeyframe,
+      });
+      packet.unref();
+    }
+    return { frames, convertUs };
+  }
+
+  // Warm-up: one black frame through conversion and encoder; its packet is dropped, and the first
+  // real frame is forced to be a keyframe so the stream still starts on one.
+  await encode(new Uint8Array(frameBytes), 0n);
+  let first = true;
+
+  const instance: CodecInstance = {
+    info: { width, height, codec: 'vp9' },
+    async process(frame) {
+      const meta = frame.meta ?? {};
+      if (meta.width !== width || meta.height !== height || frame.data.byteLength !== frameBytes) {
+        throw new CodecError(
+          'bad_input',
+          `frame is ${String(meta.width)}×${String(meta.height)}; the encoder was set up for ${width}×${height}`,
+        );
+      }
+      yuv.pictType = first ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+      first = false;
+      const t0 = performance.now();
+      const { frames, convertUs } = await encode(
+        frame.data as Uint8Array,
+        BigInt(frame.ptsUs ?? 0) + PTS_SHIFT,
+      );
+      const encodeUs = (performance.now() - t0) * 1000 - convertUs;
+      for (const f of frames)
+        f.meta = { convert_us: Math.round(convertUs), encode_us: Math.round(encodeUs) };
+      return frames;
+    },
+    async flush() {
+      return (await encode(null, 0n)).frames;
+    },
+    close() {
+      packet.free();
+      yuv.free();
+      rgba.free();
+      sws.freeContext();
+      ctx.freeContext();
+    },
+  };
+  return instance;
+};
+
+/**
+ * VP9 packets → RGBA frames (FFmpeg's native vp9 decoder, frame threads off: one frame out per
+ * packet in, no added delay). The YUV → RGBA converter is made on the first picture and again
+ * whenever the size changes. Output frames carry `meta.width` and `meta.height`.
+ */
+export const createVp9Decoder: CodecFactory = async (rawInit) => {
+  const { threads } = rawInit as { threads: number };
+  const codec =
+    Codec.findDecoderByName(FF_DECODER_VP9) ?? Codec.findDecoderByName(FF_DECODER_LIBVPX_VP9);
+  if (!codec) throw new CodecError('codec_start_failed', 'this FFmpeg build has no VP9 decoder');
+  const ctx = new CodecContext();
+  ctx.allocContext3(codec);
+  ctx.threadCount = threads;
+  ctx.timeBase = US;
+  ctx.pktTimebase = US;
+  check(
+    await ctx.open2(
+      codec,
+      Dictionary.fromObject({ threads: String(threads), thread_type: 'slice' }),
+    ),
+    'opening the VP9 decoder',
+  );
+  const packet = new Packet();
+  packet.alloc();
+  const yuv = new Frame();
+  yuv.alloc();
+  let sws: { ctx: SoftwareScaleContext; key: string; rgba: Frame } | undefined;
+
+  async function toRgba(): Promise<CodecFrame> {
+    const { width, height } = yuv;
+    const key = `${width}x${height}:${yuv.format}`;
+    if (sws?.key !== key) {
+      sws?.ctx.freeContext();
+      sws?.rgba.free();
+      const s = new SoftwareScaleContext();
+      s.getContext(
+        width,
+        height,
+        yuv.format as AVPixelFormat,
+        width,
+        height,
+        AV_PIX_FMT_RGBA,
+        SWS_POINT,
+      );
+      const rgba = new Frame();
+      rgba.alloc();
+      rgba.width = width;
+      rgba.height = height;
+      rgba.format = AV_PIX_FMT_RGBA;
+      check(rgba.allocBuffer(), 'allocating the RGBA frame');
+      sws = { ctx: s, key, rgba };
+    }
+    check(sws.rgba.makeWritable(), 'making the RGBA frame writable');
+    check(await sws.ctx.scaleFrame(sws.rgba, yuv), 'converting YUV to RGBA');
+    // toBuffer packs the rows (no stride padding): exactly width * 4 bytes per row.
+    const data = new Uint8Array(sws.rgba.toBuffer());
+    return { data, ptsUs: Number(yuv.pts), meta: { width, height } };
+  }
+
+  async function decode(data: Uint8Array | null, ptsUs: number): Promise<CodecFrame[]> {
+    if (data) {
+      packet.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+      packet.pts = BigInt(ptsUs);
+      packet.dts = BigInt(ptsUs);
+    }
+    check(await ctx.sendPacket(data ? packet : null), 'sending a VP9 packet');
+    if (data) packet.unref();
+    const out: CodecFrame[] = [];
+    for (;;) {
+      const ret = await ctx.receiveFrame(yuv);
+      if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
+      check(ret, 'decoding a VP9 frame');
+      out.push(await toRgba());
+      yuv.unref();
+    }
+    return out;
+  }
+
+  return {
+    info: { codec: 'vp9' },
+    process: (frame) => decode(frame.data as Uint8Array, frame.ptsUs ?? 0),
+    flush: () => decode(null, 0),
+    close() {
+      sws?.ctx.freeContext();
+      sws?.rgba.free();
+      yuv.free();
+      packet.free();
+      ctx.freeContext();
+    },
+  };
+};

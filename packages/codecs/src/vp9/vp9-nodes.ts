@@ -1,0 +1,145 @@
+import type { EncodedVideoPacket, Packet, VideoPacket } from '@patchbay/engine';
+import { z } from 'zod';
+import type { CodecNodeSpec } from '../codec-node';
+import { CodecError } from '../errors';
+import { createVp9Decoder, createVp9Encoder } from './vp9-codec';
+import type { Vp9EncoderInit } from './vp9-codec';
+
+/**
+ * Video frames in flight per VP9 node: a 720p RGBA frame is 3.7 MB, and two frames keep the
+ * encoder busy (the next one is queued while the last packet travels on).
+ */
+export const VIDEO_CODEC_MAX_IN_FLIGHT = 4;
+
+export const Vp9EncoderParamsSchema = z.object({
+  /** Frame size the encoder is set up for; every input frame must have it. */
+  width: z.number().int().min(16).max(7680).default(1280),
+  height: z.number().int().min(16).max(4320).default(720),
+  /** Nominal frame rate, for rate control (timestamps come from the packets). */
+  fps: z.number().positive().max(240).default(30),
+  /** Target bitrate in bits per second. */
+  bitrate: z.number().int().min(50_000).max(50_000_000).default(2_000_000),
+  /** Most frames between keyframes. */
+  keyframe_interval: z.number().int().min(1).max(10_000).default(120),
+  /** libvpx `cpu-used` with the realtime deadline: 0 (best) … 8 (fastest). FFmpeg refuses 9. */
+  speed: z.number().int().min(0).max(8).default(8),
+  /** libvpx encoder threads. */
+  threads: z.number().int().min(1).max(16).default(2),
+});
+export type Vp9EncoderParams = z.infer<typeof Vp9EncoderParamsSchema>;
+
+/**
+ * Raw RGBA video → VP9 (libvpx realtime, via node-av). Inline host: node-av's async calls run
+ * the conversion and the encode on the libuv pool, so the control loop only copies the frame in
+ * (C1). The encoder is opened and warmed with one frame when the node initializes.
+ */
+export const vp9EncoderSpec: CodecNodeSpec<Vp9EncoderParams> = {
+  kind: 'video::vp9::encoder',
+  description:
+    'Encodes RGBA video into VP9 (libvpx realtime: bitrate, keyframe interval, speed, threads).',
+  params: Vp9EncoderParamsSchema,
+  pins: () => ({
+    inputs: [{ name: 'in', type: 'raw_video' }],
+    outputs: [{ name: 'out', type: 'encoded_video' }],
+  }),
+  maxInFlight: VIDEO_CODEC_MAX_IN_FLIGHT,
+  codec: (p) => ({
+    host: 'inline',
+    spec: { name: 'libvpx-vp9', create: createVp9Encoder },
+    init: {
+      width: p.width,
+      height: p.height,
+      fps: p.fps,
+      bitrate: p.bitrate,
+      keyframeInterval: p.keyframe_interval,
+      speed: p.speed,
+      threads: p.threads,
+    } satisfies Vp9EncoderInit,
+  }),
+  adapter: () => {
+    let frames = 0;
+    let convertUs = 0;
+    let encodeUs = 0;
+    return {
+      input(packet) {
+        const video = expectType(packet, 'video', 'raw video');
+        // Inline: the codec only reads the pixels (into its own AVFrame), so the shared packet is passed as is.
+        return [
+          {
+            frame: {
+              data: video.data,
+              ptsUs: video.ptsUs,
+              meta: { width: video.width, height: video.height },
+            },
+          },
+        ];
+      },
+      output(frame): EncodedVideoPacket {
+        frames++;
+        convertUs += Number(frame.meta?.convert_us ?? 0);
+        encodeUs += Number(frame.meta?.encode_us ?? 0);
+        return {
+          type: 'encoded_video',
+          codec: 'vp9',
+          data: frame.data as Uint8Array,
+          keyframe: frame.keyframe === true,
+          ptsUs: frame.ptsUs ?? 0,
+        };
+      },
+      stats: () => ({
+        convert_us: frames ? Math.round(convertUs / frames) : 0,
+        encode_us: frames ? Math.round(encodeUs / frames) : 0,
+      }),
+    };
+  },
+};
+
+export const Vp9DecoderParamsSchema = z.object({
+  /** Decoder threads (slice threading: no added delay). */
+  threads: z.number().int().min(1).max(16).default(1),
+});
+export type Vp9DecoderParams = z.infer<typeof Vp9DecoderParamsSchema>;
+
+/** VP9 → raw RGBA video (FFmpeg's vp9 decoder via node-av, on the libuv pool; inline host). */
+export const vp9DecoderSpec: CodecNodeSpec<Vp9DecoderParams> = {
+  kind: 'video::vp9::decoder',
+  description: 'Decodes VP9 into RGBA video.',
+  params: Vp9DecoderParamsSchema,
+  pins: () => ({
+    inputs: [{ name: 'in', type: 'encoded_video' }],
+    outputs: [{ name: 'out', type: 'raw_video' }],
+  }),
+  maxInFlight: VIDEO_CODEC_MAX_IN_FLIGHT,
+  codec: (p) => ({
+    host: 'inline',
+    spec: { name: 'vp9-decoder', create: createVp9Decoder },
+    init: { threads: p.threads },
+  }),
+  adapter: () => ({
+    input(packet) {
+      const video = expectType(packet, 'encoded_video', 'encoded video');
+      if (video.codec !== 'vp9')
+        throw new CodecError('bad_input', `input is ${video.codec}; the decoder takes vp9`);
+      return [{ frame: { data: video.data, ptsUs: video.ptsUs, keyframe: video.keyframe } }];
+    },
+    output(frame): VideoPacket {
+      return {
+        type: 'video',
+        width: Number(frame.meta?.width),
+        height: Number(frame.meta?.height),
+        data: frame.data as Uint8Array,
+        ptsUs: frame.ptsUs ?? 0,
+      };
+    },
+  }),
+};
+
+function expectType<T extends Packet['type']>(
+  packet: Packet,
+  type: T,
+  what: string,
+): Extract<Packet, { type: T }> {
+  if (packet.type !== type)
+    throw new CodecError('bad_input', `input must be ${what}, not a ${packet.type} packet`);
+  return packet as Extract<Packet, { type: T }>;
+}
