@@ -34,7 +34,10 @@ interface RawEncoder {
 
 /** The same samples audio::sine makes (0.5 amplitude), as 20 ms float frames. */
 const floatFrames = Array.from({ length: FRAMES }, (_, f) =>
-  Float32Array.from({ length: FRAME }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * (f * FRAME + i)) / RATE)),
+  Float32Array.from(
+    { length: FRAME },
+    (_, i) => 0.5 * Math.sin((2 * Math.PI * 440 * (f * FRAME + i)) / RATE),
+  ),
 );
 
 /** Seconds to convert and encode every frame with `encoder` on this thread. */
@@ -85,10 +88,18 @@ async function nodeRun(): Promise<{ live: number; total: number; packets: number
     },
   });
   if (!r.ok) throw new Error(JSON.stringify(r.failed ?? r.problems));
-  return { live: (endAt - liveAt) / 1000, total: (endAt - t0) / 1000, packets: r.stats.sink?.packets ?? 0 };
+  return {
+    live: (endAt - liveAt) / 1000,
+    total: (endAt - t0) / 1000,
+    packets: r.stats.sink?.packets ?? 0,
+  };
 }
 
-type EncoderClass = new (o: { channels: number; sample_rate: number; application: string }) => RawEncoder;
+type EncoderClass = new (o: {
+  channels: number;
+  sample_rate: number;
+  application: string;
+}) => RawEncoder;
 const require = createRequire(import.meta.url);
 const native = (require('@evan/opus') as { Encoder: EncoderClass }).Encoder;
 const wasm = (require('@evan/opus/wasm/index.js') as { Encoder: EncoderClass }).Encoder;
@@ -96,12 +107,19 @@ let rawNative = Infinity;
 let rawWasm = Infinity;
 let node = { live: Infinity, total: Infinity, packets: 0 };
 for (let r = 0; r < RUNS; r++) {
-  rawNative = Math.min(rawNative, rawRun(() => new native({ channels: 1, sample_rate: RATE, application: 'audio' })));
-  rawWasm = Math.min(rawWasm, rawRun(() => new wasm({ channels: 1, sample_rate: RATE, application: 'audio' })));
+  rawNative = Math.min(
+    rawNative,
+    rawRun(() => new native({ channels: 1, sample_rate: RATE, application: 'audio' })),
+  );
+  rawWasm = Math.min(
+    rawWasm,
+    rawRun(() => new wasm({ channels: 1, sample_rate: RATE, application: 'audio' })),
+  );
   const run = await nodeRun();
   if (run.live < node.live) node = run;
 }
-if (node.packets !== Math.ceil((FRAMES * FRAME + 312) / FRAME)) throw new Error(`the node made ${node.packets} packets`);
+if (node.packets !== Math.ceil((FRAMES * FRAME + 312) / FRAME))
+  throw new Error(`the node made ${node.packets} packets`);
 
 const xrt = (seconds: number) => round(AUDIO_S / seconds, 1);
 console.log(

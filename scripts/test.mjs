@@ -93,6 +93,7 @@ const SUITES = [
     run: () =>
       oneCheck([
         ['eslint', ['.']],
+        ['prettier', ['--check', '.', '--log-level', 'warn']],
         ['depcruise', ['--config', '.dependency-cruiser.cjs', 'packages', 'apps']],
       ]),
   },
