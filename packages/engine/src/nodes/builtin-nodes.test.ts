@@ -209,6 +209,26 @@ describe('core and video nodes', () => {
     expect([...frames[0]!.data.slice(0, 4)]).toEqual([191, 191, 191, 255]);
   });
 
+  it('video::compositor makes one frame per primary frame with rising timestamps, also when the primary ends first', async () => {
+    const { registry, got } = collecting();
+    const r = await runOneshot(
+      pipeline(
+        [
+          ['bg', 'video::colorbars', { width: 64, height: 36, fps: 25, frame_count: 10 }],
+          ['pip', 'video::colorbars', { width: 32, height: 18, fps: 25, frame_count: 12 }],
+          ['mix', 'video::compositor', { width: 64, height: 36 }],
+          ['c', 'test::collect'],
+        ],
+        ['bg>mix.in_0', 'pip>mix.in_1', 'mix>c'],
+      ),
+      { registry, clock },
+    );
+    expect(r.ok).toBe(true);
+    const pts = got.filter((p): p is VideoPacket => p.type === 'video').map((f) => f.ptsUs);
+    // 10 frames while bg lives, then pip's 2 later frames take over: strictly rising times.
+    expect(pts).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11].map((i) => i * 40_000));
+  });
+
   it('a paced source follows the clock in a dynamic session', async () => {
     const c = new ManualClock();
     const registry = createDefaultRegistry();

@@ -84,6 +84,8 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
   private published: string | undefined;
   private framesIn = 0;
   private framesOut = 0;
+  private lastPtsUs: number | undefined;
+  private lastPrimary: string | undefined;
   private ignored = 0;
   private compositeMsTotal = 0;
   /** Whether the kernel's loss of its worker has been reported. */
@@ -161,6 +163,15 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
       ctx.stats({ frames_in: this.framesIn });
       return;
     }
+    // When a new primary takes over (the old one ended), its frames at or before the last
+    // output time were already shown: drawing them again would send a timestamp backwards.
+    const takeover = this.lastPrimary !== undefined && this.lastPrimary !== pin;
+    if (takeover && this.lastPtsUs !== undefined && frame.ptsUs <= this.lastPtsUs) {
+      ctx.stats({ frames_in: this.framesIn });
+      return;
+    }
+    this.lastPrimary = pin;
+    this.lastPtsUs = frame.ptsUs;
     const { width, height, background } = ctx.params;
     const t0 = ctx.clock.now();
     this.kernel.composite({ width, height, background, layers: this.layers, filter: 'bilinear' });
