@@ -1,11 +1,13 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { err, ok } from '@patchbay/protocol';
+import { err } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
-import { BaseCodecHost, CODEC_BATCH_FRAMES, CodecHostKind, isModuleSpec } from './codec-host';
+import { CODEC_BATCH_FRAMES, CodecHostKind, isModuleSpec } from './codec-host';
 import type { CodecFrame, CodecInfo, CodecSpec, RemoteHostOptions } from './codec-host';
 import { CodecError } from './errors';
+import { RemoteCodecHost } from './remote-codec-host';
+import type { RemoteCodecMessage } from './remote-codec-host';
 import { StderrTail } from './stderr-tail';
 
 const PROCESS_ENTRY = fileURLToPath(new URL('./runtime/process-entry.mjs', import.meta.url));
@@ -18,14 +20,13 @@ export type ProcessCodecHostOptions = RemoteHostOptions;
  * (43 MB RSS, 100–170 ms to start, measured here) and a copy per message over IPC (no
  * transferable buffers).
  */
-export class ProcessCodecHost extends BaseCodecHost {
+export class ProcessCodecHost extends RemoteCodecHost {
+  protected readonly label = 'process';
   readonly kind = CodecHostKind.process;
   readonly #options: ProcessCodecHostOptions;
   #child: ChildProcess | undefined;
-  #messages = 0;
   #terminating: Promise<void> | undefined;
   #gone = false;
-  #ready: ((r: Result<CodecInfo, CodecError>) => void) | undefined;
   readonly #stderr = new StderrTail();
   // As in the worker host: frames pushed in one turn of the event loop travel as one message.
   #batch: CodecFrame[] = [];
@@ -42,7 +43,7 @@ export class ProcessCodecHost extends BaseCodecHost {
   }
 
   get progress(): number {
-    return this.#messages;
+    return this.messages;
   }
 
   start(codec: CodecSpec, init: unknown): Promise<Result<CodecInfo, CodecError>> {
@@ -69,14 +70,14 @@ export class ProcessCodecHost extends BaseCodecHost {
     });
     this.#child = child;
     this.#stderr.follow(child.stderr);
-    const ready = new Promise<Result<CodecInfo, CodecError>>((resolve) => (this.#ready = resolve));
-    child.on('message', (msg: ProcessMessage) => this.#onMessage(msg));
-    child.on('error', (e) => this.#fail(`could not run: ${e.message}`));
+    const ready = this.waitReady();
+    child.on('message', (msg: RemoteCodecMessage) => this.onCodecMessage(msg));
+    child.on('error', (e) => this.fail(`could not run: ${e.message}`));
     // `close` (not `exit`) so stderr is complete when the crash is reported.
     child.on('close', (code, signal) => {
       this.#gone = true;
       if (this.#terminating === undefined) {
-        this.#fail(
+        this.fail(
           `exited with ${signal ? `signal ${signal}` : `code ${code}`}${this.#stderr.suffix()}`,
         );
       }
@@ -115,7 +116,7 @@ export class ProcessCodecHost extends BaseCodecHost {
   terminate(): Promise<void> {
     if (!this.#terminating) {
       const child = this.#child;
-      this.#settleReady(
+      this.settleReady(
         err(new CodecError('codec_start_failed', 'terminated before the codec was ready')),
       );
       if (child && !this.#gone) {
@@ -139,47 +140,4 @@ export class ProcessCodecHost extends BaseCodecHost {
     if (!this.#child) throw new CodecError('host_misuse', 'push/end before start');
     return this.#child;
   }
-
-  #onMessage(msg: ProcessMessage): void {
-    this.#messages++;
-    switch (msg.type) {
-      case 'beat':
-        return;
-      case 'ready':
-        this.#settleReady(ok(msg.info));
-        return;
-      case 'start_failed':
-        this.#settleReady(err(new CodecError('codec_start_failed', msg.error)));
-        this.#fail(msg.error);
-        return;
-      case 'output':
-        this.emit({ type: 'output', frames: msg.frames, consumed: msg.consumed });
-        return;
-      case 'done':
-        this.emit({ type: 'done' });
-        return;
-      case 'error':
-        this.#fail(`threw: ${msg.error}`);
-        return;
-    }
-  }
-
-  #fail(reason: string): void {
-    this.#settleReady(err(new CodecError('codec_start_failed', reason)));
-    this.emit({ type: 'crashed', error: `process ${reason}` });
-  }
-
-  #settleReady(r: Result<CodecInfo, CodecError>): void {
-    const ready = this.#ready;
-    this.#ready = undefined;
-    ready?.(r);
-  }
 }
-
-type ProcessMessage =
-  | { type: 'beat' }
-  | { type: 'ready'; info: CodecInfo }
-  | { type: 'start_failed'; error: string }
-  | { type: 'output'; frames: CodecFrame[]; consumed: number }
-  | { type: 'done' }
-  | { type: 'error'; error: string };

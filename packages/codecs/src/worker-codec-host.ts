@@ -1,15 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import { err, ok } from '@patchbay/protocol';
+import { err } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
-import {
-  BaseCodecHost,
-  CODEC_BATCH_FRAMES,
-  CodecHostKind,
-  isModuleSpec,
-  ownedData,
-} from './codec-host';
+import { CODEC_BATCH_FRAMES, CodecHostKind, isModuleSpec, ownedData } from './codec-host';
 import type { CodecFrame, CodecInfo, CodecSpec, RemoteHostOptions } from './codec-host';
 import { CodecError } from './errors';
+import { RemoteCodecHost } from './remote-codec-host';
+import type { RemoteCodecMessage } from './remote-codec-host';
 import { StderrTail } from './stderr-tail';
 
 const WORKER_ENTRY = new URL('./runtime/worker-entry.mjs', import.meta.url);
@@ -21,16 +17,15 @@ export type WorkerCodecHostOptions = RemoteHostOptions;
  * a thread stuck in JS, WASM or `Atomics.wait` within milliseconds. It cannot interrupt a
  * blocking native call (it waits for the call to return): use ProcessCodecHost for those.
  */
-export class WorkerCodecHost extends BaseCodecHost {
+export class WorkerCodecHost extends RemoteCodecHost {
+  protected readonly label = 'worker';
   readonly kind = CodecHostKind.worker;
   readonly #options: WorkerCodecHostOptions;
   // Bumped by the thread itself (Atomics.add), read here without a message round trip.
   readonly #beats = new Int32Array(new SharedArrayBuffer(4));
-  #messages = 0;
   #worker: Worker | undefined;
   #terminating: Promise<void> | undefined;
   #exited = false;
-  #ready: ((r: Result<CodecInfo, CodecError>) => void) | undefined;
   readonly #stderr = new StderrTail();
   // Frames pushed in one turn of the event loop go to the thread as one message: an unpaced run
   // pushes several at once, and a message costs about as much as encoding a small frame.
@@ -49,7 +44,7 @@ export class WorkerCodecHost extends BaseCodecHost {
   }
 
   get progress(): number {
-    return Atomics.load(this.#beats, 0) + this.#messages;
+    return Atomics.load(this.#beats, 0) + this.messages;
   }
 
   start(codec: CodecSpec, init: unknown): Promise<Result<CodecInfo, CodecError>> {
@@ -75,13 +70,13 @@ export class WorkerCodecHost extends BaseCodecHost {
     this.#worker = worker;
     worker.stdout.resume();
     this.#stderr.follow(worker.stderr);
-    const ready = new Promise<Result<CodecInfo, CodecError>>((resolve) => (this.#ready = resolve));
-    worker.on('message', (msg: WorkerMessage) => this.#onMessage(msg));
-    worker.on('error', (e: Error) => this.#fail(`threw: ${e.message}`));
+    const ready = this.waitReady();
+    worker.on('message', (msg: RemoteCodecMessage) => this.onCodecMessage(msg));
+    worker.on('error', (e: Error) => this.fail(`threw: ${e.message}`));
     worker.on('exit', (code) => {
       this.#exited = true;
       if (this.#terminating === undefined)
-        this.#fail(`exited with code ${code}${this.#stderr.suffix()}`);
+        this.fail(`exited with code ${code}${this.#stderr.suffix()}`);
       this.exitedWith({ code, signal: null });
     });
     worker.postMessage({ type: 'start', module: codec.module, init });
@@ -120,7 +115,7 @@ export class WorkerCodecHost extends BaseCodecHost {
   terminate(): Promise<void> {
     if (!this.#terminating) {
       const worker = this.#worker;
-      this.#settleReady(
+      this.settleReady(
         err(new CodecError('codec_start_failed', 'terminated before the codec was ready')),
       );
       this.#terminating =
@@ -134,44 +129,4 @@ export class WorkerCodecHost extends BaseCodecHost {
     if (!this.#worker) throw new CodecError('host_misuse', 'push/end before start');
     return this.#worker;
   }
-
-  #onMessage(msg: WorkerMessage): void {
-    this.#messages++;
-    switch (msg.type) {
-      case 'ready':
-        this.#settleReady(ok(msg.info));
-        return;
-      case 'start_failed':
-        this.#settleReady(err(new CodecError('codec_start_failed', msg.error)));
-        this.#fail(msg.error);
-        return;
-      case 'output':
-        this.emit({ type: 'output', frames: msg.frames, consumed: msg.consumed });
-        return;
-      case 'done':
-        this.emit({ type: 'done' });
-        return;
-      case 'error':
-        this.#fail(`threw: ${msg.error}`);
-        return;
-    }
-  }
-
-  #fail(reason: string): void {
-    this.#settleReady(err(new CodecError('codec_start_failed', reason)));
-    this.emit({ type: 'crashed', error: `worker ${reason}` });
-  }
-
-  #settleReady(r: Result<CodecInfo, CodecError>): void {
-    const ready = this.#ready;
-    this.#ready = undefined;
-    ready?.(r);
-  }
 }
-
-type WorkerMessage =
-  | { type: 'ready'; info: CodecInfo }
-  | { type: 'start_failed'; error: string }
-  | { type: 'output'; frames: CodecFrame[]; consumed: number }
-  | { type: 'done' }
-  | { type: 'error'; error: string };
