@@ -48,3 +48,4 @@ export type { OneshotIO } from './nodes/io/oneshot-io';
 export { packetToBytes } from './nodes/io/io-nodes';
 export { ManualClock, settle } from './testing/manual-clock';
 export { RecordingMetrics } from './testing/recording-metrics';
+export { pipelineOf, addCollector } from './testing/pipelines';

@@ -1,52 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import type { Pipeline } from '@patchbay/protocol';
 import { createDefaultRegistry } from '../builtins';
 import { Engine } from '../engine';
 import type { EngineEvent } from '../engine';
 import { runOneshot } from '../oneshot';
 import type { AudioPacket, Packet, VideoPacket } from '../packets';
 import { ManualClock, settle } from '../testing/manual-clock';
-import { defineNode } from '../node-api';
-import { z } from 'zod';
-
-/** Builds a pipeline from `[id, kind, params]` and `from>to` edges (pins left to the engine). */
-function pipeline(
-  nodes: Array<[string, string, Record<string, unknown>?]>,
-  edges: string[],
-): Pipeline {
-  const p: Pipeline = { mode: 'oneshot', nodes: {}, connections: {} };
-  for (const [id, kind, params] of nodes) p.nodes[id] = { kind, params: params ?? {} };
-  edges.forEach((e, i) => {
-    const [from, to] = e.split('>') as [string, string];
-    const [toNode, toPin] = to.split('.') as [string, string | undefined];
-    p.connections[`c${i}`] = {
-      from: { node: from, pin: 'out' },
-      to: { node: toNode, pin: toPin ?? 'in' },
-      mode: 'reliable',
-    };
-  });
-  return p;
-}
+import { addCollector, pipelineOf } from '../testing/pipelines';
 
 /** A registry with a collector node that records every packet it gets. */
 function collecting() {
-  const got: Packet[] = [];
-  const registry = createDefaultRegistry().register(
-    defineNode({
-      kind: 'test::collect',
-      description: 'records packets',
-      params: z.object({}),
-      pins: () => ({ inputs: [{ name: 'in', type: 'any' }], outputs: [] }),
-      create: () => ({
-        async run(ctx) {
-          for (let ev = await ctx.recv(); ev; ev = await ctx.recv())
-            if (ev.type === 'packet') got.push(ev.packet);
-        },
-      }),
-    }),
-  );
+  const registry = createDefaultRegistry();
+  const got = addCollector(registry);
   return { registry, got };
 }
+
+const pipeline = pipelineOf;
 
 const clock = new ManualClock();
 
