@@ -23,6 +23,7 @@ import {
 import type { AVPixelFormat } from 'node-av/constants';
 import type { CodecFactory, CodecFrame, CodecInstance } from '../codec-host';
 import { CodecError } from '../errors';
+import { I420Converter } from './i420-converter';
 
 /**
  * VP9 through node-av (FFmpeg 8.1's libvpx-vp9 and native vp9 decoder). Every heavy call is
@@ -89,15 +90,9 @@ export const createVp9Encoder: CodecFactory = async (rawInit) => {
   });
   check(await ctx.open2(codec, options), 'opening libvpx-vp9');
 
-  // RGBA → YUV 4:2:0 at the same size: no scaling happens, so the cheapest filter is enough.
-  const sws = new SoftwareScaleContext();
-  sws.getContext(width, height, AV_PIX_FMT_RGBA, width, height, AV_PIX_FMT_YUV420P, SWS_POINT);
-  const rgba = new Frame();
-  rgba.alloc();
-  rgba.width = width;
-  rgba.height = height;
-  rgba.format = AV_PIX_FMT_RGBA;
-  check(rgba.allocBuffer(), 'allocating the RGBA frame');
+  // Frames normally arrive already in I420 (the node converts them as they arrive, see
+  // vp9-nodes.ts); RGBA frames are converted here, on the calling thread.
+  let converter: I420Converter | undefined;
   const yuv = new Frame();
   yuv.alloc();
   yuv.width = width;
@@ -106,33 +101,44 @@ export const createVp9Encoder: CodecFactory = async (rawInit) => {
   check(yuv.allocBuffer(), 'allocating the YUV frame');
   const packet = new Packet();
   packet.alloc();
-  const frameBytes = width * height * 4;
+  const rgbaBytes = width * height * 4;
+  const i420Bytes = (width * height * 3) / 2;
 
   // The warm-up frame is encoded at pts 0; real frames go in one tick later so timestamps keep
   // increasing whatever the first real pts is, and come back out shifted back.
   const PTS_SHIFT = 1n;
 
-  async function encode(
-    data: Uint8Array | null,
-    pts: bigint,
-  ): Promise<{ frames: CodecFrame[]; convertUs: number }> {
-    let convertUs = 0;
+  /** Copies an I420 buffer into the YUV frame's planes (their rows may be padded). */
+  function loadI420(data: Uint8Array): void {
+    // The encoder may still reference the last YUV buffer; writable copies it only in that case.
+    check(yuv.makeWritable(), 'making the YUV frame writable');
+    const planes = yuv.data!;
+    const strides = yuv.linesize;
+    let offset = 0;
+    for (let p = 0; p < 3; p++) {
+      const w = p === 0 ? width : width / 2;
+      const h = p === 0 ? height : height / 2;
+      const plane = planes[p]!;
+      const stride = strides[p]!;
+      if (stride === w) plane.set(data.subarray(offset, offset + w * h));
+      else
+        for (let y = 0; y < h; y++)
+          plane.set(data.subarray(offset + y * w, offset + (y + 1) * w), y * stride);
+      offset += w * h;
+    }
+  }
+
+  async function encode(data: Uint8Array | null, pts: bigint): Promise<CodecFrame[]> {
     if (data) {
-      const t0 = performance.now();
-      // The encoder may still reference the last YUV buffer; writable copies it only in that case.
-      check(yuv.makeWritable(), 'making the YUV frame writable');
-      check(
-        rgba.fromBuffer(Buffer.from(data.buffer, data.byteOffset, data.byteLength)),
-        'loading RGBA',
-      );
-      check(await sws.scaleFrame(yuv, rgba), 'converting RGBA to YUV');
-      convertUs = (performance.now() - t0) * 1000;
+      loadI420(data);
       yuv.pts = pts;
     }
     check(await ctx.sendFrame(data ? yuv : null), 'sending a frame to libvpx-vp9');
+    // libvpx encoded the frame inside sendFrame (no lookahead): the packets are ready, and taking
+    // them synchronously saves a libuv round trip per packet.
     const frames: CodecFrame[] = [];
     for (;;) {
-      const ret = await ctx.receivePacket(packet);
+      const ret = ctx.receivePacketSync(packet);
       if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
       check(ret, 'receiving a VP9 packet');
       frames.push({
@@ -142,44 +148,53 @@ export const createVp9Encoder: CodecFactory = async (rawInit) => {
       });
       packet.unref();
     }
-    return { frames, convertUs };
+    return frames;
   }
 
   // Warm-up: one black frame through conversion and encoder; its packet is dropped, and the first
   // real frame is forced to be a keyframe so the stream still starts on one.
-  await encode(new Uint8Array(frameBytes), 0n);
+  await encode(new Uint8Array(i420Bytes), 0n);
   let first = true;
 
   const instance: CodecInstance = {
     info: { width, height, codec: 'vp9' },
     async process(frame) {
       const meta = frame.meta ?? {};
-      if (meta.width !== width || meta.height !== height || frame.data.byteLength !== frameBytes) {
+      const i420 = meta.format === 'i420';
+      if (
+        meta.width !== width ||
+        meta.height !== height ||
+        frame.data.byteLength !== (i420 ? i420Bytes : rgbaBytes)
+      ) {
         throw new CodecError(
           'bad_input',
           `frame is ${String(meta.width)}×${String(meta.height)}; the encoder was set up for ${width}×${height}`,
         );
       }
+      let data = frame.data as Uint8Array;
+      let convertUs = 0;
+      if (!i420) {
+        const t0 = performance.now();
+        converter ??= new I420Converter(width, height);
+        data = converter.convert(data);
+        convertUs = (performance.now() - t0) * 1000;
+      }
       yuv.pictType = first ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
       first = false;
       const t0 = performance.now();
-      const { frames, convertUs } = await encode(
-        frame.data as Uint8Array,
-        BigInt(frame.ptsUs ?? 0) + PTS_SHIFT,
-      );
-      const encodeUs = (performance.now() - t0) * 1000 - convertUs;
+      const frames = await encode(data, BigInt(frame.ptsUs ?? 0) + PTS_SHIFT);
+      const encodeUs = (performance.now() - t0) * 1000;
       for (const f of frames)
         f.meta = { convert_us: Math.round(convertUs), encode_us: Math.round(encodeUs) };
       return frames;
     },
     async flush() {
-      return (await encode(null, 0n)).frames;
+      return encode(null, 0n);
     },
     close() {
       packet.free();
       yuv.free();
-      rgba.free();
-      sws.freeContext();
+      converter?.close();
       ctx.freeContext();
     },
   };

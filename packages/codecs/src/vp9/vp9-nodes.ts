@@ -4,6 +4,7 @@ import type { CodecNodeSpec } from '../codec-node';
 import { CodecError } from '../errors';
 import { createVp9Decoder, createVp9Encoder } from './vp9-codec';
 import type { Vp9EncoderInit } from './vp9-codec';
+import { I420Converter } from './i420-converter';
 
 /**
  * Video frames in flight per VP9 node: a 720p RGBA frame is 3.7 MB, and two frames keep the
@@ -56,23 +57,39 @@ export const vp9EncoderSpec: CodecNodeSpec<Vp9EncoderParams> = {
       threads: p.threads,
     } satisfies Vp9EncoderInit,
   }),
-  adapter: () => {
+  adapter: (p) => {
     let frames = 0;
     let convertUs = 0;
     let encodeUs = 0;
+    // Converting here, as each frame arrives, overlaps it with libvpx encoding earlier frames on
+    // the libuv pool (the host runs the codec one frame at a time, so a conversion inside it
+    // would wait for the previous encode). Odd sizes, or frames of another size, go to the codec
+    // as RGBA: it converts them itself, or rejects them with a reason.
+    const converter =
+      p.width % 2 === 0 && p.height % 2 === 0 ? new I420Converter(p.width, p.height) : undefined;
     return {
       input(packet) {
         const video = expectType(packet, 'video', 'raw video');
-        // Inline: the codec only reads the pixels (into its own AVFrame), so the shared packet is passed as is.
-        return [
-          {
-            frame: {
-              data: video.data,
-              ptsUs: video.ptsUs,
-              meta: { width: video.width, height: video.height },
+        const meta = { width: video.width, height: video.height };
+        if (
+          converter &&
+          video.width === p.width &&
+          video.height === p.height &&
+          video.data.byteLength === p.width * p.height * 4
+        ) {
+          const t0 = performance.now();
+          const data = converter.convert(video.data);
+          convertUs += (performance.now() - t0) * 1000;
+          // A new buffer nobody else sees: the host may take it.
+          return [
+            {
+              frame: { data, ptsUs: video.ptsUs, meta: { ...meta, format: 'i420' } },
+              transfer: true,
             },
-          },
-        ];
+          ];
+        }
+        // The codec only reads the pixels (into its own AVFrame), so the shared packet is passed as is.
+        return [{ frame: { data: video.data, ptsUs: video.ptsUs, meta } }];
       },
       output(frame): EncodedVideoPacket {
         frames++;
