@@ -9,7 +9,7 @@ import { CodecError } from './errors';
 import { InlineCodecHost } from './inline-codec-host';
 import { ProcessCodecHost } from './process-codec-host';
 import { CODEC_MAX_IN_FLIGHT, runCodec } from './run-codec';
-import type { CodecAdapter, CodecRunEnd } from './run-codec';
+import type { CodecAdapter, CodecRunEnd, CodecRunView } from './run-codec';
 import { WorkerCodecHost } from './worker-codec-host';
 
 /** How long a codec may take to load and warm before the node fails at initialization. */
@@ -30,8 +30,11 @@ export interface CodecNodeSpec<P> {
   readonly pins: (params: P) => NodePins;
   /** The codec to start for these params and the host kind that runs it (may load things first). */
   codec(params: P): CodecChoice | Promise<CodecChoice>;
-  /** A fresh adapter per run; `info` is what the started codec reported (e.g. Opus's lookahead). */
-  adapter(params: P, info: CodecInfo, nodeId: string): CodecAdapter;
+  /**
+   * A fresh adapter per run; `info` is what the started codec reported (e.g. Opus's lookahead);
+   * `run` shows the run's mode, clock and connected inputs (a muxer waits for each input).
+   */
+  adapter(params: P, info: CodecInfo, nodeId: string, run: CodecRunView): CodecAdapter;
   /** Unacknowledged frames the codec may hold (default CODEC_MAX_IN_FLIGHT; lower it for big frames). */
   readonly maxInFlight?: number;
 }
@@ -92,7 +95,7 @@ export function defineCodecNode<P>(
         },
         async run(ctx) {
           const end = await runCodec(ctx, host, {
-            ...spec.adapter(ctx.params, info, ctx.nodeId),
+            ...spec.adapter(ctx.params, info, ctx.nodeId, ctx),
             idleTimeoutMs: options.idleTimeoutMs,
             maxInFlight,
           });

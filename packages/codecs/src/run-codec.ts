@@ -55,6 +55,9 @@ export type CodecRunEnd =
    */
   | ({ outcome: 'stopped' } & CodecRunCounts);
 
+/** What an adapter may see of its run: the mode, the engine clock and the connected inputs. */
+export type CodecRunView = Pick<RunContext<unknown>, 'mode' | 'clock' | 'connectedInputs'>;
+
 /** Turns packets into codec frames and codec frames into packets for one codec node. */
 export interface CodecAdapter {
   /**
@@ -64,6 +67,15 @@ export interface CodecAdapter {
    */
   input(packet: Packet, pin: string): ReadonlyArray<{ frame: CodecFrame; transfer?: boolean }>;
   output(frame: CodecFrame): Packet;
+  /**
+   * The frames a change to the input pins becomes (a muxer learns that an input closed or went
+   * away); default none. Throwing ends the run like a refused packet.
+   */
+  pinEvent?(
+    event: Exclude<InputEvent, { type: 'packet' }>,
+  ): ReadonlyArray<{ frame: CodecFrame; transfer?: boolean }>;
+  /** Frames the adapter still holds at the end of input, pushed before the codec's flush. */
+  end?(): ReadonlyArray<{ frame: CodecFrame; transfer?: boolean }>;
   /** Default `out`. */
   outputPin?: string;
   /** Codec-specific figures merged into the node's stats when the run ends (e.g. per-stage µs). */
@@ -146,26 +158,26 @@ export async function runCodec<P>(
       if (received) {
         const { event } = received;
         received = undefined;
+        // `recv` also ends when the node is stopping; only a real end of input flushes.
+        if (event === null && ctx.signal.stopped) continue;
+        let frames: ReturnType<CodecAdapter['input']>;
+        try {
+          if (event === null) frames = options.end?.() ?? [];
+          else if (event.type === 'packet') frames = options.input(event.packet, event.pin);
+          else frames = options.pinEvent?.(event) ?? [];
+        } catch (e) {
+          crash = errorText(e);
+          crashCause = 'input';
+          continue;
+        }
+        for (const f of frames) {
+          host.push(f.frame, { transfer: f.transfer === true });
+          inFlight++;
+          counts.framesIn++;
+        }
         if (event === null) {
-          // `recv` also ends when the node is stopping; only a real end of input flushes.
-          if (!ctx.signal.stopped) {
-            inputEnded = true;
-            host.end();
-          }
-        } else if (event.type === 'packet') {
-          let frames: ReturnType<CodecAdapter['input']>;
-          try {
-            frames = options.input(event.packet, event.pin);
-          } catch (e) {
-            crash = errorText(e);
-            crashCause = 'input';
-            continue;
-          }
-          for (const f of frames) {
-            host.push(f.frame, { transfer: f.transfer === true });
-            inFlight++;
-            counts.framesIn++;
-          }
+          inputEnded = true;
+          host.end();
         }
         continue;
       }

@@ -1,18 +1,35 @@
-import { FormatContext, IOContext, Packet, Rational } from 'node-av/lib';
+import { Dictionary, FormatContext, IOContext, Packet, Rational } from 'node-av/lib';
+import type { Stream } from 'node-av/lib';
 import {
   AVFLAG_NONE,
+  AVMEDIA_TYPE_AUDIO,
   AVMEDIA_TYPE_VIDEO,
+  AV_CHANNEL_ORDER_NATIVE,
+  AV_CODEC_ID_OPUS,
   AV_CODEC_ID_VP9,
   AV_PKT_FLAG_KEY,
 } from 'node-av/constants';
 import type { CodecFrame, CodecInstance } from '../codec-host';
 import { CodecError } from '../errors';
+import { OPUS_SAMPLE_RATE } from '../opus/opus-packet';
+import { opusHead } from './opus-head';
 import { vp9KeyframeSize } from './vp9-header';
 
 /** Matroska's usual timestamp scale: 1 ms ticks. */
 const MS = new Rational(1, 1000);
 /** Bytes FFmpeg's I/O layer buffers before it calls our write callback. */
 const IO_BUFFER_BYTES = 64 * 1024;
+/** Audio-only files start a Cluster every this many ms (with video, keyframes start them). */
+export const WEBM_AUDIO_CLUSTER_MS = 1_000;
+/**
+ * With video a Cluster starts on each keyframe, so the time limit is only a backstop for rare
+ * keyframes; FFmpeg also starts one whenever a block's offset would overflow its int16 ms. As the
+ * WebM guidelines ask, FFmpeg puts the audio block whose time span holds the keyframe's timestamp
+ * (at most one Opus frame earlier) in the keyframe's Cluster, so such a Cluster opens with it.
+ */
+const WEBM_VIDEO_CLUSTER_MS = 30_000;
+/** Big enough that only keyframes and time end a Cluster (FFmpeg's streaming default is 32 KiB). */
+const WEBM_CLUSTER_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface WebmMuxerOptions {
   /** Bytes collected before output is handed on; 0 hands on every write. */
@@ -23,6 +40,8 @@ export interface WebmMuxerOptions {
    * segment size and Cues: a complete file, for a oneshot that writes one.
    */
   streaming: boolean;
+  /** The Opus track, when the header lists one: OpusHead's channels, pre-skip and input rate. */
+  audio?: { channels: number; preSkip: number; inputSampleRate: number };
 }
 
 /** `whence` values of FFmpeg's seek callback. */
@@ -65,27 +84,44 @@ class MemoryFile {
 }
 
 /**
- * VP9 packets → WebM, through FFmpeg's `webm` muxer writing to a callback. Streaming, the output
- * is not seekable (it goes downstream as it is made), so the file is live-style: a Segment of
- * unknown size, Clusters as they fill, no Duration and no Cues (demuxers read every frame and
- * timestamp, but report no duration: a MediaRecorder file has the same shape). Not streaming,
- * FFmpeg writes into memory it can seek in, and the file handed on at the end has its Duration,
- * sizes and Cues. Each packet is held until the next one arrives: its duration is the gap to the
- * next (the last one repeats the previous gap), which is what makes the Duration right. The header waits for the first keyframe: the track needs the
- * frame size, read from the keyframe itself. All calls are synchronous and O(bytes).
+ * WebM through FFmpeg's `webm` muxer writing to a callback: a VP9 track, an Opus track, or both.
+ * Frames come from `WebmInterleaver`: first a header frame (`meta.header`, which tracks; its data
+ * is the first video keyframe, whose VP9 header gives the frame size), then every packet in
+ * timestamp order with `meta.track` and its duration. Streaming, the output is not seekable (it
+ * goes downstream as it is made), so the file is live-style: a Segment of unknown size, Clusters
+ * as they fill, no Duration and no Cues (demuxers read every frame and timestamp, but report no
+ * duration: a MediaRecorder file has the same shape). Not streaming, FFmpeg writes into memory it
+ * can seek in, and the file handed on at the end has its Duration, sizes and Cues. All calls are
+ * synchronous and O(bytes).
+ *
+ * The Opus track: CodecID A_OPUS, CodecPrivate = OpusHead, CodecDelay = the pre-skip in ns and
+ * SeekPreRoll 80 ms (FFmpeg writes both for Opus from `initial_padding`), 48 kHz. A Block's
+ * timestamp minus CodecDelay is when its first decoded sample plays, so an Opus packet's block
+ * timestamp is its `ptsUs` (the encoder's packet 0 decodes to the pre-skip, then input sample 0
+ * at time 0). FFmpeg adds the pre-skip to audio timestamps itself, so it is given `pts − pre-skip`.
  */
 export function createWebmMuxer(options: WebmMuxerOptions): CodecInstance {
   let out: Uint8Array[] = [];
   let outBytes = 0;
   let fmt: FormatContext | undefined;
   let io: IOContext | undefined;
-  let held: CodecFrame | undefined;
-  let lastDurationUs = 0;
+  const streams: { video?: Stream; audio?: Stream } = {};
+  /** FFmpeg's audio timestamp offset (the pre-skip in the stream's time base). */
+  let audioOffset = 0n;
   const memory = options.streaming ? undefined : new MemoryFile();
   const packet = new Packet();
   packet.alloc();
 
-  function open(size: { width: number; height: number }): FormatContext {
+  function open(header: CodecFrame): FormatContext {
+    const hasVideo = header.meta?.video === true;
+    const hasAudio = header.meta?.audio === true;
+    const size =
+      hasVideo && header.keyframe ? vp9KeyframeSize(header.data as Uint8Array) : undefined;
+    if (hasVideo && !size)
+      throw new CodecError(
+        'bad_input',
+        'the first VP9 packet must be a keyframe (the WebM header needs its frame size)',
+      );
     const ctx = new FormatContext();
     ctx.allocOutputContext2(null, 'webm', null);
     const pb = new IOContext();
@@ -110,28 +146,65 @@ export function createWebmMuxer(options: WebmMuxerOptions): CodecInstance {
       });
     }
     ctx.pb = pb;
-    const stream = ctx.newStream(null);
-    stream.codecpar.codecType = AVMEDIA_TYPE_VIDEO;
-    stream.codecpar.codecId = AV_CODEC_ID_VP9;
-    stream.codecpar.width = size.width;
-    stream.codecpar.height = size.height;
-    stream.timeBase = MS;
-    check(ctx.writeHeaderSync(), 'writing the WebM header');
+    if (size) {
+      const stream = ctx.newStream(null);
+      stream.codecpar.codecType = AVMEDIA_TYPE_VIDEO;
+      stream.codecpar.codecId = AV_CODEC_ID_VP9;
+      stream.codecpar.width = size.width;
+      stream.codecpar.height = size.height;
+      stream.timeBase = MS;
+      streams.video = stream;
+    }
+    if (hasAudio) {
+      const a = options.audio;
+      if (!a) throw new CodecError('host_misuse', 'an Opus track without audio options');
+      const stream = ctx.newStream(null);
+      const par = stream.codecpar;
+      par.codecType = AVMEDIA_TYPE_AUDIO;
+      par.codecId = AV_CODEC_ID_OPUS;
+      par.sampleRate = OPUS_SAMPLE_RATE;
+      par.channelLayout = {
+        nbChannels: a.channels,
+        order: AV_CHANNEL_ORDER_NATIVE,
+        mask: a.channels === 1 ? 0x4n : 0x3n, // front centre; front left + right
+      };
+      par.initialPadding = a.preSkip;
+      par.extradata = Buffer.from(opusHead(a));
+      stream.timeBase = MS;
+      streams.audio = stream;
+    }
+    const clusterMs = size ? WEBM_VIDEO_CLUSTER_MS : WEBM_AUDIO_CLUSTER_MS;
+    const opts = Dictionary.fromObject({
+      cluster_time_limit: clusterMs,
+      cluster_size_limit: WEBM_CLUSTER_MAX_BYTES,
+    });
+    check(ctx.writeHeaderSync(opts), 'writing the WebM header');
+    opts.free();
+    if (streams.audio) {
+      // The same rounding as FFmpeg's av_rescale_q (to nearest, halves away from zero).
+      const tb = streams.audio.timeBase;
+      const preSkip = options.audio?.preSkip ?? 0;
+      audioOffset = BigInt(Math.round((preSkip * tb.den) / (OPUS_SAMPLE_RATE * tb.num)));
+    }
     io = pb;
     return ctx;
   }
 
-  function write(frame: CodecFrame, durationUs: number): void {
+  function write(frame: CodecFrame): void {
     const ctx = fmt!;
+    const audio = frame.meta?.track === 'audio';
+    const stream = audio ? streams.audio : streams.video;
+    if (!stream) throw new CodecError('bad_input', `no ${String(frame.meta?.track)} track`);
     const data = frame.data as Uint8Array;
-    const tb = ctx.streams[0]!.timeBase;
+    const tb = stream.timeBase;
+    const toTb = (us: number) => BigInt(Math.round((us * tb.den) / (tb.num * 1_000_000)));
     packet.data = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-    packet.streamIndex = 0;
+    packet.streamIndex = stream.index;
     // µs → the stream's time base (the muxer may have changed it; Matroska's default is 1 ms).
-    packet.pts = BigInt(Math.round(((frame.ptsUs ?? 0) * tb.den) / (tb.num * 1_000_000)));
+    packet.pts = toTb(frame.ptsUs ?? 0) - (audio ? audioOffset : 0n);
     packet.dts = packet.pts;
-    packet.duration = BigInt(Math.round((durationUs * tb.den) / (tb.num * 1_000_000)));
-    packet.flags = frame.keyframe ? AV_PKT_FLAG_KEY : AVFLAG_NONE;
+    packet.duration = toTb(frame.durationUs ?? 0);
+    packet.flags = audio || frame.keyframe ? AV_PKT_FLAG_KEY : AVFLAG_NONE;
     check(ctx.writeFrameSync(packet), 'writing a WebM block');
     packet.unref();
   }
@@ -152,28 +225,17 @@ export function createWebmMuxer(options: WebmMuxerOptions): CodecInstance {
   return {
     info: { container: 'webm' },
     process(frame) {
-      if (!fmt) {
-        const size = frame.keyframe ? vp9KeyframeSize(frame.data as Uint8Array) : undefined;
-        if (!size)
-          throw new CodecError(
-            'bad_input',
-            'the first VP9 packet must be a keyframe (the WebM header needs its frame size)',
-          );
-        fmt = open(size);
+      if (frame.meta?.header === true) {
+        if (fmt) throw new CodecError('host_misuse', 'a second WebM header');
+        fmt = open(frame);
+      } else {
+        if (!fmt) throw new CodecError('host_misuse', 'a WebM packet before the header');
+        write(frame);
       }
-      if (held) {
-        lastDurationUs = Math.max(0, (frame.ptsUs ?? 0) - (held.ptsUs ?? 0));
-        write(held, lastDurationUs);
-      }
-      // The packet may be shared by a fan-out, and is written on the next call: keep a reference
-      // only (packets are immutable once sent).
-      held = frame;
       return take(false);
     },
     flush() {
       if (!fmt) return [];
-      if (held) write(held, lastDurationUs);
-      held = undefined;
       check(fmt.writeTrailerSync(), 'writing the WebM trailer');
       io?.flushSync();
       if (memory) {
