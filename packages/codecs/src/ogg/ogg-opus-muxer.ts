@@ -1,6 +1,7 @@
 import type { CodecFrame, CodecInstance } from '../codec-host';
 import { OPUS_SAMPLE_RATE, opusPacketSamples } from '../opus/opus-packet';
 import { OGG_MAX_SEGMENTS, OggHeaderType, lacingCount, oggPage } from './ogg-page';
+import { opusHead } from '../opus/opus-head';
 
 /** libopus's lookahead at 48 kHz for the `audio` and `voip` applications (`lowdelay`: 120). */
 export const OPUS_DEFAULT_PRE_SKIP = 312;
@@ -133,20 +134,6 @@ export function createOggOpusMuxer(options: OggOpusOptions): CodecInstance {
     process: (frame) => frames(writer.add(frame.data as Uint8Array, frame.durationUs)),
     flush: () => frames(writer.finish()),
   };
-}
-
-/** OpusHead (RFC 7845 §5.1), channel mapping family 0 (mono or stereo). */
-function opusHead(o: OggOpusOptions): Uint8Array {
-  const head = new Uint8Array(19);
-  const view = new DataView(head.buffer);
-  head.set(ascii('OpusHead'));
-  head[8] = 1; // version
-  head[9] = o.channels;
-  view.setUint16(10, o.preSkip, true);
-  view.setUint32(12, o.inputSampleRate, true);
-  view.setInt16(16, 0, true); // output gain
-  head[18] = 0; // mapping family
-  return head;
 }
 
 /** OpusTags (RFC 7845 §5.2): vendor string, no user comments. */

@@ -12,7 +12,7 @@ import {
 import type { CodecFrame, CodecInstance } from '../codec-host';
 import { CodecError } from '../errors';
 import { OPUS_SAMPLE_RATE } from '../opus/opus-packet';
-import { opusHead } from './opus-head';
+import { opusHead } from '../opus/opus-head';
 import { vp9KeyframeSize } from './vp9-header';
 
 /** Matroska's usual timestamp scale: 1 ms ticks. */

@@ -1,7 +1,6 @@
 /**
- * OpusHead (RFC 7845 §5.1), channel mapping family 0 (mono or stereo): Matroska's CodecPrivate
- * for A_OPUS is this same packet. The Ogg writer keeps its own copy private; the layout is fixed
- * by the RFC, so the two cannot drift in a way that matters.
+ * OpusHead (RFC 7845 §5.1), channel mapping family 0 (mono or stereo): the first packet of an
+ * Ogg Opus stream, and Matroska's CodecPrivate for A_OPUS.
  */
 export function opusHead(o: {
   channels: number;
