@@ -1,9 +1,9 @@
 /**
  * Issue 4, benchmark 2 — the reference media engine's pipeline benchmark: two animated
  * `video::colorbars` (1280×720 and 640×360) → 2-layer `video::compositor` → RGBA→YUV 4:2:0
- * (swscale, inside the encoder node) → `video::vp9::encoder` (libvpx realtime) →
- * `containers::webm::muxer` → `io::output` (bytes counted, not stored), 300 frames, unpaced
- * oneshot. Prints one JSON line: fps end to end and ms/frame per stage from the nodes' stats.
+ * (swscale, in the encoder node as each frame arrives) → `video::vp9::encoder` (libvpx realtime,
+ * on the libuv pool) → `containers::webm::muxer` → `io::output` (bytes counted, not stored),
+ * 300 frames, unpaced oneshot. Prints one JSON line: fps end to end and ms/frame per stage from the nodes' stats.
  * `COMPOSITOR_THREADS=1` composites on a worker too (the compositor's two-thread kernel).
  */
 import { createCodecRegistry, nodeWorkerSpawner } from '@patchbay/codecs';

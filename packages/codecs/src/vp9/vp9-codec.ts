@@ -26,10 +26,11 @@ import { CodecError } from '../errors';
 import { I420Converter } from './i420-converter';
 
 /**
- * VP9 through node-av (FFmpeg 8.1's libvpx-vp9 and native vp9 decoder). Every heavy call is
- * node-av's async form, which runs on the libuv pool, so on the calling thread a frame costs one
- * copy of its RGBA into an AVFrame and a few property reads (C1): these codecs run in the inline
- * host. Timestamps are microseconds end to end (time base 1/1 000 000).
+ * VP9 through node-av (FFmpeg 8.1's libvpx-vp9 and native vp9 decoder). Encoding and decoding
+ * use node-av's async calls, which run on the libuv pool: these codecs run in the inline host
+ * (C1). The calling thread only copies I420 planes into an AVFrame (~0.1 ms for 720p), or for
+ * RGBA input converts it with swscale (~1 ms). Timestamps are microseconds end to end (time
+ * base 1/1 000 000).
  */
 
 /** Microsecond time base: packets carry `ptsUs` as is. */
@@ -58,7 +59,8 @@ function check(ret: number, what: string): number {
 }
 
 /**
- * RGBA frames of one size → VP9 packets (libvpx realtime, no lookahead, so one packet per frame,
+ * I420 frames (`meta.format: 'i420'`, as the encoder node sends them) or RGBA frames of one size
+ * → VP9 packets (libvpx realtime, no lookahead, so one packet per frame,
  * in order). `create` opens the encoder and encodes one dummy frame, discarding its packet: libvpx
  * allocates lazily and the first frame alone blocked for 100–460 ms measured here, so that cost is
  * paid at initialization, before the pipeline goes live. Output frames carry `meta.convert_us`
