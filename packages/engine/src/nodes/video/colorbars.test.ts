@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createDefaultRegistry } from '../../builtins';
+import { Engine } from '../../engine';
 import { runOneshot } from '../../oneshot';
 import type { VideoPacket } from '../../packets';
-import { ManualClock } from '../../testing/manual-clock';
+import { ManualClock, settle } from '../../testing/manual-clock';
 import { addCollector, pipelineOf } from '../../testing/pipelines';
 import { COLORBARS_CACHE_BYTES, colorbarsPeriod } from './colorbars';
 
@@ -53,5 +54,30 @@ describe('video::colorbars', () => {
     for (let i = 1; i < period; i++)
       expect(same(cycle[i]!.data, cycle[i - 1]!.data), `frames ${i - 1} and ${i}`).toBe(false);
     expect(new Set(fresh.map((f) => f.data)).size).toBe(period);
+  });
+
+  it('a live session draws every frame afresh: no cycle is held in memory', async () => {
+    const registry = createDefaultRegistry();
+    const got = addCollector(registry);
+    const clock = new ManualClock();
+    const engine = new Engine({ registry, clock });
+    const period = colorbarsPeriod(64);
+    await engine.applyBatch([
+      {
+        op: 'add_node',
+        id: 'v',
+        kind: 'video::colorbars',
+        params: { width: 64, height: 32, fps: 25, frame_count: period + 2 },
+      },
+      { op: 'add_node', id: 'c', kind: 'test::collect' },
+      { op: 'connect', from: { node: 'v' }, to: { node: 'c' } },
+    ]);
+    await settle();
+    await clock.advance(((period + 2) * 1000) / 25);
+    const frames = got.filter((p): p is VideoPacket => p.type === 'video');
+    expect(frames).toHaveLength(period + 2);
+    expect(frames[period]!.data).not.toBe(frames[0]!.data);
+    expect(same(frames[period]!.data, frames[0]!.data)).toBe(true);
+    await engine.shutdown();
   });
 });

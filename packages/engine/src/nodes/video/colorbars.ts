@@ -21,7 +21,7 @@ const BARS: ReadonlyArray<readonly [number, number, number]> = [
 ];
 
 /**
- * Most bytes of pre-drawn frames one colorbars node keeps. The sweep repeats (60 frames at the
+ * Most bytes of pre-drawn frames one colorbars node keeps in a oneshot run. The sweep repeats (60 frames at the
  * usual sizes), so once a run outlasts one cycle its frames repeat exactly: when the whole cycle
  * fits here (720p: 60 × 3.7 MB = 221 MB), each distinct frame is drawn once and its buffer is sent
  * again every cycle. Packets are immutable once sent, so sharing one buffer between identical
@@ -69,9 +69,13 @@ export const colorbarsNode = defineNode({
       const row = new Uint8Array(block * 4).fill(255);
       const frames = frame_count > 0 ? frame_count : Number.POSITIVE_INFINITY;
       const period = colorbarsPeriod(width);
-      // Only worth it when frames repeat within this run, and only within the memory budget.
+      // Only in oneshot runs (unpaced, where the copy is the cost, and the memory goes with the
+      // run), only when frames repeat within this run, and only within the memory budget. A live
+      // session at 30 fps copies 110 MB/s, cheaper than holding a 221 MB cycle for hours.
       const cache =
-        frames > period && period * base.byteLength <= COLORBARS_CACHE_BYTES
+        ctx.mode === 'oneshot' &&
+        frames > period &&
+        period * base.byteLength <= COLORBARS_CACHE_BYTES
           ? new Map<number, Uint8Array>()
           : undefined;
       for (let i = 0; i < frames && !ctx.signal.stopped; i++) {
