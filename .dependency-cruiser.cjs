@@ -64,11 +64,11 @@ module.exports = {
     {
       name: 'engine-pure',
       comment:
-        'engine: only itself, protocol and zod; no Node built-ins, no server or browser libraries, no codecs.',
+        'engine: only itself, protocol, zod and a pure JSON Schema validator; no Node built-ins, no server or browser libraries, no codecs, no inference runtime.',
       severity: 'error',
       // Tests run under vitest on Node and may use it; the shipped engine may not.
       from: { path: '^packages/engine/src', pathNot: '\\.test\\.ts$' },
-      to: { pathNot: '^packages/(engine|protocol)/|node_modules/zod/' },
+      to: { pathNot: '^packages/(engine|protocol)/|node_modules/(zod|@cfworker/json-schema)/' },
     },
     {
       name: 'codecs-no-server-or-browser-libs',
@@ -76,6 +76,14 @@ module.exports = {
         'codecs host encoders for any Node host (server, CLI, bench); no web framework or UI code.',
       severity: 'error',
       from: { path: '^packages/codecs/src' },
+      to: { path: 'node_modules/(react|react-dom|hono|@hono)/' },
+    },
+    {
+      name: 'inference-no-server-or-browser-libs',
+      comment:
+        'inference hosts models and files for any Node host (server, CLI, bench); no web framework or UI code outside its test servers.',
+      severity: 'error',
+      from: { path: '^packages/inference/src', pathNot: '(\\.test\\.ts$|/testing/)' },
       to: { path: 'node_modules/(react|react-dom|hono|@hono)/' },
     },
     {

@@ -28,6 +28,20 @@ export const ErrorCode = {
   engine_shut_down: 'engine_shut_down',
   batch_rejected: 'batch_rejected',
   run_failed: 'run_failed',
+  // task nodes and inference (X3, X4)
+  model_not_found: 'model_not_found',
+  model_invalid: 'model_invalid',
+  model_load_failed: 'model_load_failed',
+  inference_failed: 'inference_failed',
+  upstream_failed: 'upstream_failed',
+  json_invalid: 'json_invalid',
+  schema_mismatch: 'schema_mismatch',
+  cancelled: 'cancelled',
+  // server: auth, roles, storage
+  unauthorized: 'unauthorized',
+  forbidden: 'forbidden',
+  read_only: 'read_only',
+  storage_failed: 'storage_failed',
   // lookup
   not_found: 'not_found',
   internal: 'internal',
