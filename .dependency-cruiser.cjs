@@ -79,6 +79,14 @@ module.exports = {
       to: { path: 'node_modules/(react|react-dom|hono|@hono)/' },
     },
     {
+      name: 'document-pure',
+      comment:
+        'document (the shared Yjs pipeline model) runs in the server and the browser: only itself, protocol, yjs and zod.',
+      severity: 'error',
+      from: { path: '^packages/document/src', pathNot: '\\.test\\.ts$' },
+      to: { pathNot: '^packages/(document|protocol)/|node_modules/(yjs|lib0|zod)/' },
+    },
+    {
       name: 'inference-no-server-or-browser-libs',
       comment:
         'inference hosts models and files for any Node host (server, CLI, bench); no web framework or UI code outside its test servers.',

@@ -63,7 +63,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['packages/engine/src/**/*.ts', 'packages/protocol/src/**/*.ts'],
+    files: [
+      'packages/engine/src/**/*.ts',
+      'packages/protocol/src/**/*.ts',
+      'packages/document/src/**/*.ts',
+    ],
     ignores: ['**/*.test.ts'],
     languageOptions: { globals: {} },
     rules: { 'no-restricted-globals': ['error', ...hostGlobals] },
