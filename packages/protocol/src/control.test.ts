@@ -80,6 +80,7 @@ const REQUESTS: Record<ControlRequestType, ControlRequestInput> = {
   },
   demand: { type: 'demand', session: 's1', node: 'answer' },
   cancel: { type: 'cancel', session: 's1', run: 'run-1' },
+  answer: { type: 'answer', session: 's1', run: 'run-1', node: 'ask', value: 'yes' },
   subscribe: { type: 'subscribe', session: 's1' },
   unsubscribe: { type: 'unsubscribe', session: 's1' },
   list_sessions: { type: 'list_sessions' },
@@ -138,8 +139,25 @@ const EVENTS: Record<ControlEventType, ControlEvent> = {
     run: 'r1',
     node: 'llm',
     reason: 'oom',
+    code: 'inference_failed',
   },
   node_run_cancelled: { type: 'node_run_cancelled', session: 's1', run: 'r1', node: 'llm' },
+  node_run_skipped: { type: 'node_run_skipped', session: 's1', run: 'r1', node: 'else_branch' },
+  node_run_progress: {
+    type: 'node_run_progress',
+    session: 's1',
+    run: 'r1',
+    node: 'model',
+    fraction: 0.5,
+    label: 'loading model',
+  },
+  node_run_waiting: {
+    type: 'node_run_waiting',
+    session: 's1',
+    run: 'r1',
+    node: 'ask',
+    prompt: 'Approve?',
+  },
   session_created: { type: 'session_created', session: 's2', name: 'New' },
   session_deleted: { type: 'session_deleted', session: 's2' },
 };
@@ -179,7 +197,7 @@ function rng(seed: number): () => number {
 describe('control requests', () => {
   it('the samples cover every request type', () => {
     expect(Object.keys(REQUESTS).sort()).toEqual([...CONTROL_REQUEST_TYPES].sort());
-    expect(CONTROL_REQUEST_TYPES).toHaveLength(15);
+    expect(CONTROL_REQUEST_TYPES).toHaveLength(16);
   });
 
   for (const type of CONTROL_REQUEST_TYPES) {
@@ -599,6 +617,7 @@ describe('responses and events', () => {
       apply_batch: undefined,
       demand: { run: 'r1' },
       cancel: undefined,
+      answer: undefined,
       subscribe: { states: { a: { status: 'running' } } },
       unsubscribe: undefined,
       list_sessions: { sessions: [{ id: 's1', name: 'Demo' }] },

@@ -121,6 +121,14 @@ export const CancelRequestSchema = z.object({
   ...session,
   run: RunIdSchema,
 });
+/** `answer`: the value a waiting `human::input` node of a run returns (X3). */
+export const AnswerRequestSchema = z.object({
+  type: z.literal('answer'),
+  ...session,
+  run: RunIdSchema,
+  node: NodeIdSchema,
+  value: z.unknown(),
+});
 /** `subscribe`: receive the session's events on this connection. */
 export const SubscribeRequestSchema = z.object({ type: z.literal('subscribe'), ...session });
 /** `unsubscribe`: stop receiving the session's events. */
@@ -156,6 +164,7 @@ export const ControlRequestSchema = z.discriminatedUnion('type', [
   ApplyBatchRequestSchema,
   DemandRequestSchema,
   CancelRequestSchema,
+  AnswerRequestSchema,
   SubscribeRequestSchema,
   UnsubscribeRequestSchema,
   ListSessionsRequestSchema,
@@ -176,6 +185,7 @@ export type ValidateBatchRequest = z.infer<typeof ValidateBatchRequestSchema>;
 export type ApplyBatchRequest = z.infer<typeof ApplyBatchRequestSchema>;
 export type DemandRequest = z.infer<typeof DemandRequestSchema>;
 export type CancelRequest = z.infer<typeof CancelRequestSchema>;
+export type AnswerRequest = z.infer<typeof AnswerRequestSchema>;
 export type SubscribeRequest = z.infer<typeof SubscribeRequestSchema>;
 export type UnsubscribeRequest = z.infer<typeof UnsubscribeRequestSchema>;
 export type ListSessionsRequest = z.infer<typeof ListSessionsRequestSchema>;
@@ -284,6 +294,7 @@ export const ControlResultSchemas = {
   apply_batch: z.undefined(),
   demand: DemandResultSchema,
   cancel: z.undefined(),
+  answer: z.undefined(),
   subscribe: SubscribeResultSchema,
   unsubscribe: z.undefined(),
   list_sessions: ListSessionsResultSchema,
@@ -359,12 +370,13 @@ export const RunCompletedEventSchema = z.object({
   ...inRun,
   output: z.unknown().optional(),
 });
-/** X5: the run failed; `node` is the node that failed, when one did. */
+/** X5: the run failed; `node` is the node that failed, when one did, `code` why. */
 export const RunFailedEventSchema = z.object({
   type: z.literal('run_failed'),
   ...inRun,
   reason: z.string(),
   node: NodeIdSchema.optional(),
+  code: ErrorCodeSchema.optional(),
 });
 /** X5: the run was cancelled. */
 export const RunCancelledEventSchema = z.object({ type: z.literal('run_cancelled'), ...inRun });
@@ -388,12 +400,34 @@ export const NodeRunFailedEventSchema = z.object({
   ...inRun,
   node: NodeIdSchema,
   reason: z.string(),
+  code: ErrorCodeSchema.optional(),
 });
 /** X5: one node of a run was cancelled (e.g. mid-generation). */
 export const NodeRunCancelledEventSchema = z.object({
   type: z.literal('node_run_cancelled'),
   ...inRun,
   node: NodeIdSchema,
+});
+/** X3: a node of a run was not run: a `flow::conditional` upstream pruned its branch. */
+export const NodeRunSkippedEventSchema = z.object({
+  type: z.literal('node_run_skipped'),
+  ...inRun,
+  node: NodeIdSchema,
+});
+/** X4: progress of slow work inside a node of a run (loading a model), `fraction` in [0, 1]. */
+export const NodeRunProgressEventSchema = z.object({
+  type: z.literal('node_run_progress'),
+  ...inRun,
+  node: NodeIdSchema,
+  fraction: z.number().min(0).max(1),
+  label: z.string().optional(),
+});
+/** X3: a `human::input` node of a run waits for an `answer` request. */
+export const NodeRunWaitingEventSchema = z.object({
+  type: z.literal('node_run_waiting'),
+  ...inRun,
+  node: NodeIdSchema,
+  prompt: z.string(),
 });
 /** A session was created. */
 export const SessionCreatedEventSchema = z.object({
@@ -423,6 +457,9 @@ export const ControlEventSchema = z.discriminatedUnion('type', [
   NodeRunCompletedEventSchema,
   NodeRunFailedEventSchema,
   NodeRunCancelledEventSchema,
+  NodeRunSkippedEventSchema,
+  NodeRunProgressEventSchema,
+  NodeRunWaitingEventSchema,
   SessionCreatedEventSchema,
   SessionDeletedEventSchema,
 ]);
