@@ -73,7 +73,7 @@ describe('pipeline document model', () => {
     const d = doc();
     writePipeline(d, SAMPLE, 'test');
     const bgMap = documentMaps(d).nodes.get('bg');
-    const next: Pipeline = structuredClone(SAMPLE);
+    const next: Pipeline = JSON.parse(JSON.stringify(SAMPLE)) as Pipeline;
     delete next.nodes.cam;
     delete next.connections['cam.out->mix.in_1'];
     next.nodes.bg!.params.width = 1920;
@@ -86,7 +86,7 @@ describe('pipeline document model', () => {
   it('a node whose kind changes gets a fresh map', () => {
     const d = doc();
     writePipeline(d, SAMPLE, 'test');
-    const next: Pipeline = structuredClone(SAMPLE);
+    const next: Pipeline = JSON.parse(JSON.stringify(SAMPLE)) as Pipeline;
     next.nodes.cam = { kind: 'core::passthrough', params: {} };
     writePipeline(d, next, 'test');
     expect(readPipeline(d).nodes.cam).toEqual({ kind: 'core::passthrough', params: {} });
