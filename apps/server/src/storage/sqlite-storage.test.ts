@@ -1,0 +1,166 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'libsql';
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { silentLogger } from '@patchbay/engine';
+import { recordingMetrics } from '../yjs/testing/recording-metrics';
+import { SQLITE_FILE_NAME, STORAGE_LATENCY_METRIC, openSqliteStorage } from './sqlite-storage';
+import type { Storage } from './storage';
+import { describeStorageContract, replay } from './storage-contract';
+
+function openIn(dataDir: string, extra: { compactEvery?: number } = {}): Storage {
+  const r = openSqliteStorage({
+    dataDir,
+    logger: silentLogger,
+    metrics: recordingMetrics(),
+    ...extra,
+  });
+  if (!r.ok) throw new Error(r.error.message);
+  return r.value;
+}
+
+describeStorageContract(
+  'sqlite',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'patchbay-storage-'));
+    let storage = openIn(dir);
+    return {
+      get storage() {
+        return storage;
+      },
+      reopen: async () => {
+        await storage.close();
+        storage = openIn(dir);
+        return storage;
+      },
+      cleanup: async () => {
+        await storage.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { durable: true },
+);
+
+describe('SQLite storage', () => {
+  const dirs: string[] = [];
+  const tempDir = () => {
+    const d = mkdtempSync(join(tmpdir(), 'patchbay-storage-'));
+    dirs.push(d);
+    return d;
+  };
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  function paramUpdates(n: number): Uint8Array[] {
+    const doc = new Y.Doc();
+    const out: Uint8Array[] = [];
+    doc.on('update', (u: Uint8Array) => out.push(u));
+    const params = doc.getMap('nodes').set('osc', new Y.Map<unknown>());
+    for (let i = 0; i < n; i++) params.set('frequency_hz', 100 + i);
+    return out;
+  }
+
+  it('keeps its file in WAL mode with the three tables', async () => {
+    const dir = tempDir();
+    const s = openIn(dir);
+    await s.close();
+    const db = new Database(join(dir, SQLITE_FILE_NAME));
+    expect(db.prepare('PRAGMA journal_mode').get([])).toMatchObject({ journal_mode: 'wal' });
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all([]) as {
+        name: string;
+      }[]
+    ).map((t) => t.name);
+    expect(tables).toEqual(['sessions', 'snapshots', 'updates']);
+    db.close();
+  });
+
+  it('compacts automatically once a session has accumulated compactEvery updates', async () => {
+    const dir = tempDir();
+    const s = openIn(dir, { compactEvery: 20 });
+    await s.createSession({ id: 'a', name: 'A' });
+    const updates = paramUpdates(45);
+    for (const u of updates) await s.appendUpdate('a', u);
+    // Compaction runs off the append path, one turn later.
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    const loaded = await s.loadUpdates('a');
+    expect(loaded.ok).toBe(true);
+    if (!loaded.ok) return;
+    expect(loaded.value.snapshot).not.toBeNull();
+    expect(loaded.value.updates.length).toBeLessThan(20);
+    const doc = replay(loaded.value);
+    expect(doc.getMap('nodes').toJSON()).toEqual({ osc: { frequency_hz: 144 } });
+    await s.close();
+  });
+
+  it('a snapshot of many overwrites of one param is the size of the document, not its history', async () => {
+    const dir = tempDir();
+    const s = openIn(dir);
+    await s.createSession({ id: 'a', name: 'A' });
+    const updates = paramUpdates(2000);
+    await Promise.all(updates.map((u) => s.appendUpdate('a', u)));
+    const history = updates.reduce((n, u) => n + u.byteLength, 0);
+    const report = await s.compact('a');
+    expect(report.ok && report.value.updatesCompacted).toBe(updates.length);
+    expect(report.ok && report.value.snapshotBytes).toBeLessThan(history / 100);
+    await s.close();
+  });
+
+  it('a corrupt stored update makes compaction fail with storage_failed and changes nothing', async () => {
+    const dir = tempDir();
+    const s = openIn(dir);
+    await s.createSession({ id: 'a', name: 'A' });
+    for (const u of paramUpdates(5)) await s.appendUpdate('a', u);
+    // Bytes that are not a Yjs update, stored as if they were (storage does not parse appends).
+    await s.appendUpdate('a', new Uint8Array([9, 9, 9, 9, 9, 9, 9]));
+    const before = await s.loadUpdates('a');
+    const report = await s.compact('a');
+    expect(!report.ok && report.error.code).toBe('storage_failed');
+    const after = await s.loadUpdates('a');
+    expect(after).toEqual(before);
+    await s.close();
+  });
+
+  it('reports storage latency through ServerMetrics.observe', async () => {
+    const dir = tempDir();
+    const metrics = recordingMetrics();
+    const r = openSqliteStorage({ dataDir: dir, logger: silentLogger, metrics });
+    if (!r.ok) throw new Error(r.error.message);
+    await r.value.createSession({ id: 'a', name: 'A' });
+    await r.value.appendUpdate('a', paramUpdates(1)[0] as Uint8Array);
+    await r.value.loadUpdates('a');
+    const ops = metrics.observations
+      .filter((o) => o.name === STORAGE_LATENCY_METRIC)
+      .map((o) => o.labels.op);
+    expect(ops).toEqual(expect.arrayContaining(['create', 'append', 'load']));
+    await r.value.close();
+  });
+
+  it('a data dir that does not exist fails to open with storage_failed', () => {
+    const r = openSqliteStorage({
+      dataDir: join(tempDir(), 'missing', 'deeper'),
+      logger: silentLogger,
+      metrics: recordingMetrics(),
+    });
+    expect(!r.ok && r.error.code).toBe('storage_failed');
+  });
+
+  it('a file that is not a database fails to open with storage_failed and is left as it was', async () => {
+    const dir = tempDir();
+    const { writeFileSync, readFileSync } = await import('node:fs');
+    const path = join(dir, SQLITE_FILE_NAME);
+    writeFileSync(path, 'this is not sqlite, '.repeat(300));
+    const r = openSqliteStorage({
+      dataDir: dir,
+      logger: silentLogger,
+      metrics: recordingMetrics(),
+    });
+    expect(!r.ok && r.error.code).toBe('storage_failed');
+    expect(readFileSync(path, 'utf8')).toBe('this is not sqlite, '.repeat(300));
+  });
+});
