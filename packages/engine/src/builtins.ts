@@ -8,10 +8,13 @@ import { inputNode, outputNode } from './nodes/io/io-nodes';
 import { colorbarsNode } from './nodes/video/colorbars';
 import { compositorNode } from './nodes/video/compositor/compositor-node';
 import { NodeRegistry } from './registry';
+import { TASK_NODES } from './tasks/task-nodes';
 
-/** The engine's own node kinds, with StreamKit's names as aliases. */
+/** The engine's own node kinds (streaming and task nodes), with StreamKit's names as aliases. */
 export function createDefaultRegistry(): NodeRegistry {
-  return new NodeRegistry()
+  const registry = new NodeRegistry();
+  for (const def of TASK_NODES) registry.register(def);
+  return registry
     .register(sineNode)
     .register(silenceNode)
     .register(gainNode)

@@ -40,6 +40,11 @@ import { NodeRuntime } from './node-runtime';
 import type { AnyNodeDefinition, NodeRegistry } from './registry';
 import { createStopController } from './stop-signal';
 import type { StopController } from './stop-signal';
+import { DemandRunner } from './tasks/demand-runner';
+import type { RunEvent, TaskGraph, TaskGraphNode } from './tasks/demand-runner';
+import { CompositeExecutor, builtinExecutor } from './tasks/executor';
+import type { TaskExecutor } from './tasks/executor';
+import { isTaskDefinition } from './tasks/task-api';
 
 /** Stats are coalesced and flushed to subscribers at most this often (E12). */
 export const STATS_FLUSH_INTERVAL_MS = 250;
@@ -50,8 +55,9 @@ export const NODE_STATE_GAUGE = 'patchbay_node_state';
 export const ILLEGAL_TRANSITIONS_COUNTER = 'patchbay_illegal_transitions_total';
 export const PACKETS_DROPPED_COUNTER = 'patchbay_packets_dropped_total';
 
-/** What subscribers see. State events are never dropped or reordered (E12). */
+/** What subscribers see. State and run events are never dropped or reordered (E12, X5). */
 export type EngineEvent =
+  | RunEvent
   | { type: 'node_state'; node: string; kind: string; state: NodeState }
   | { type: 'node_removed'; node: string }
   | { type: 'node_stats'; node: string; stats: Readonly<Record<string, number>> }
@@ -79,6 +85,12 @@ export interface EngineOptions {
   pacing?: 'realtime' | 'unpaced';
   channelCapacity?: number;
   shutdownTimeoutMs?: number;
+  /**
+   * Host executors for task nodes, asked before the engine's own (X2): a host adds a kind (its
+   * definition registered in the registry) or overrides one, and answers `{handled: false}`
+   * for the rest.
+   */
+  taskExecutors?: readonly TaskExecutor[];
 }
 
 /** What a successful op returns (a connect names the pin it used; a family pin may be new). */
@@ -148,6 +160,7 @@ export class Engine {
   readonly #pacing: 'realtime' | 'unpaced';
   readonly #capacity: number;
   readonly #shutdownTimeoutMs: number;
+  readonly #runner: DemandRunner;
 
   readonly #nodes = new Map<string, NodeRecord>();
   readonly #connections = new Map<string, ConnectionRecord>();
@@ -178,6 +191,15 @@ export class Engine {
     this.#pacing = options.pacing ?? (this.mode === 'oneshot' ? 'unpaced' : 'realtime');
     this.#capacity = options.channelCapacity ?? DEFAULT_CHANNEL_CAPACITY;
     this.#shutdownTimeoutMs = options.shutdownTimeoutMs ?? SHUTDOWN_TIMEOUT_MS;
+    this.#runner = new DemandRunner({
+      executor: new CompositeExecutor([...(options.taskExecutors ?? []), builtinExecutor]),
+      services: this.#services,
+      logger: this.#log.child({ mod: 'tasks' }),
+      clock: this.#clock,
+      // Run events go through the mailbox like every other event, so they keep their order
+      // relative to state events and never reach a subscriber from inside a handler.
+      emit: (event) => this.#post(() => this.#emit(event)),
+    });
   }
 
   // ---------------------------------------------------------------- public API (all via the loop)
@@ -246,6 +268,60 @@ export class Engine {
     });
   }
 
+  /**
+   * X5: starts a demand run of task node `id` and of what it needs upstream; answers at once
+   * with the run id. Progress, streamed chunks and the result arrive as run events.
+   */
+  demand(id: string): Promise<Result<{ run: string }>> {
+    return this.#call((): Result<{ run: string }> => {
+      if (this.#shutDown) {
+        return err(problem('engine_shut_down', 'the session engine has shut down'));
+      }
+      const rec = this.#nodes.get(id);
+      if (!rec) return err(problem('unknown_node', `demand: node ${id} does not exist`, id));
+      if (!isTaskDefinition(rec.def)) {
+        return err(
+          problem(
+            'bad_request',
+            `demand: node ${id} (${rec.kind}) streams media; only task nodes can be demanded`,
+            id,
+          ),
+        );
+      }
+      return ok({ run: this.#runner.start(this.#taskGraph(), id) });
+    });
+  }
+
+  /** X5: cancels a demand run at once (a generation in flight stops through its signal). */
+  cancel(run: string): Promise<Result<void>> {
+    return this.#call(() => this.#runner.cancel(run));
+  }
+
+  /** Answers a `human::input` node waiting in run `run`. */
+  answer(run: string, node: string, value: unknown): Promise<Result<void>> {
+    return this.#call(() => this.#runner.answer(run, node, value));
+  }
+
+  /** Ids of demand runs in flight. */
+  runsInFlight(): string[] {
+    return this.#runner.inFlight();
+  }
+
+  /** The graph as a run sees it: every node's params and pins, every connection (X6 versions). */
+  #taskGraph(): TaskGraph {
+    const nodes = new Map<string, TaskGraphNode>();
+    for (const r of this.#nodes.values()) {
+      nodes.set(r.id, {
+        id: r.id,
+        kind: r.kind,
+        definition: r.def,
+        params: r.params,
+        pins: r.pins,
+      });
+    }
+    return { nodes, connections: [...this.#connections.values()].map((c) => c.connection) };
+  }
+
   /** The current graph: nodes with state and params, live and deferred connections. */
   snapshot(): { nodes: NodeSnapshot[]; connections: Array<Connection & { deferred: boolean }> } {
     return {
@@ -281,6 +357,7 @@ export class Engine {
     const waits = await this.#call(() => {
       if (this.#shutDown) return [] as Array<Promise<void>>;
       this.#shutDown = true;
+      this.#runner.cancelAll();
       this.#statsTimer?.();
       this.#statsTimer = undefined;
       for (const rec of [...this.#nodes.values()]) {
@@ -642,6 +719,7 @@ export class Engine {
     const rec = this.#nodes.get(id);
     if (!rec) return err(problem('unknown_node', `node ${id} does not exist`, id));
     this.#nodes.delete(id);
+    this.#runner.forget(id);
     for (const [key, c] of [...this.#connections]) {
       const { from, to } = c.connection;
       if (from.node !== id && to.node !== id) continue;

@@ -7,6 +7,8 @@ export interface NodeKindInfo {
   kind: string;
   description: string;
   oneshotOnly: boolean;
+  /** Computed on demand (X5) rather than streamed. */
+  task: boolean;
   /** Pins for the default params (families show as their prefix with `family: true`). */
   inputs: readonly PinSpec[];
   outputs: readonly PinSpec[];
@@ -80,6 +82,7 @@ export class NodeRegistry implements KindCatalog {
         kind,
         description: def.description,
         oneshotOnly: def.oneshotOnly === true,
+        task: 'task' in def,
         inputs: pins.inputs,
         outputs: pins.outputs,
         paramsSchema: z.toJSONSchema(def.params, { io: 'input', unrepresentable: 'any' }),
