@@ -784,3 +784,131 @@ export function run(cmds: usize, count: i32, yStart: i32, yEnd: i32): void {
     }
   }
 }
+
+// RGBA8 → I420 (planar YUV 4:2:0, BT.601 limited range: what video encoders take). Alpha is
+// ignored. The Y plane (width × height bytes) comes first, then U and V ((width/2) × (height/2)
+// each), with no row padding. Integer maths, the same as kernels/i420.ts (keep them in step):
+//   Y = ((66R + 129G + 25B + 128) >> 8) + 16
+//   U = ((−38R − 74G + 112B + 128) >> 8) + 128,  V = ((112R − 94G − 18B + 128) >> 8) + 128
+// with R, G, B for chroma the rounded mean of the 2×2 block ((sum + 2) >> 2). In 16-bit lanes
+// the luma sum stays below 2^16 (read as unsigned) and the chroma sums within ±2^15, so no lane
+// overflows. Reads stay inside the rows (16-pixel groups, then pairs), so no padding is needed.
+class Yuv {
+  /** The R (o = 0), G (1) or B (2) bytes of 8 pixels (two 16-byte groups) as u16 lanes. */
+  @inline static chan(a: v128, b: v128, o: u8): v128 {
+    const bytes =
+      o == 0
+        ? v128.shuffle<u8>(a, b, 0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0)
+        : o == 1
+          ? v128.shuffle<u8>(a, b, 1, 5, 9, 13, 17, 21, 25, 29, 0, 0, 0, 0, 0, 0, 0, 0)
+          : v128.shuffle<u8>(a, b, 2, 6, 10, 14, 18, 22, 26, 30, 0, 0, 0, 0, 0, 0, 0, 0);
+    return i16x8.extend_low_i8x16_u(bytes);
+  }
+
+  /** Luma of 8 pixels from their u16 R, G, B lanes. */
+  @inline static luma(r: v128, g: v128, b: v128): v128 {
+    let s = i16x8.mul(r, i16x8.splat(66));
+    s = i16x8.add(s, i16x8.mul(g, i16x8.splat(129)));
+    s = i16x8.add(s, i16x8.mul(b, i16x8.splat(25)));
+    s = i16x8.add(s, i16x8.splat(128));
+    return i16x8.add(i16x8.shr_u(s, 8), i16x8.splat(16));
+  }
+
+  /** Means of the 2×2 blocks of 16 pixels on two rows: 8 values in i16 lanes. */
+  @inline static mean(top0: v128, top1: v128, bot0: v128, bot1: v128): v128 {
+    const two = i32x4.splat(2);
+    const m0 = i32x4.shr_u(i32x4.add(i32x4.extadd_pairwise_i16x8_u(i16x8.add(top0, bot0)), two), 2);
+    const m1 = i32x4.shr_u(i32x4.add(i32x4.extadd_pairwise_i16x8_u(i16x8.add(top1, bot1)), two), 2);
+    return i16x8.narrow_i32x4_s(m0, m1);
+  }
+
+  /** ((cr·R + cg·G + cb·B + 128) >> 8) + 128 on i16 lanes. */
+  @inline static chroma(r: v128, g: v128, b: v128, cr: i16, cg: i16, cb: i16): v128 {
+    let s = i16x8.mul(r, i16x8.splat(cr));
+    s = i16x8.add(s, i16x8.mul(g, i16x8.splat(cg)));
+    s = i16x8.add(s, i16x8.mul(b, i16x8.splat(cb)));
+    s = i16x8.add(s, i16x8.splat(128));
+    return i16x8.add(i16x8.shr_s(s, 8), i16x8.splat(128));
+  }
+
+  @inline static lumaAt(p: usize): u8 {
+    const r = <i32>load<u8>(p);
+    const g = <i32>load<u8>(p, 1);
+    const b = <i32>load<u8>(p, 2);
+    return <u8>(((66 * r + 129 * g + 25 * b + 128) >> 8) + 16);
+  }
+
+  /** Sum of channel `o` over the 2×2 block whose top-left pixel is at `p`. */
+  @inline static sum4(p: usize, stride: usize, o: usize): i32 {
+    return (
+      <i32>load<u8>(p + o) +
+      <i32>load<u8>(p + 4 + o) +
+      <i32>load<u8>(p + stride + o) +
+      <i32>load<u8>(p + stride + 4 + o)
+    );
+  }
+}
+
+/** Converts the `width` × `height` RGBA8 image at `src` into I420 at `dst` (both even). */
+export function rgbaToI420(src: usize, width: i32, height: i32, dst: usize): void {
+  const stride = (<usize>width) << 2;
+  const cw = width >> 1;
+  const uPlane = dst + <usize>(width * height);
+  const vPlane = uPlane + <usize>(cw * (height >> 1));
+  for (let y: i32 = 0; y + 1 < height; y += 2) {
+    const row0 = src + <usize>y * stride;
+    const row1 = row0 + stride;
+    const y0 = dst + <usize>(y * width);
+    const y1 = y0 + <usize>width;
+    const u = uPlane + <usize>((y >> 1) * cw);
+    const v = vPlane + <usize>((y >> 1) * cw);
+    let x: i32 = 0;
+    for (; x + 16 <= width; x += 16) {
+      const p0 = row0 + ((<usize>x) << 2);
+      const p1 = row1 + ((<usize>x) << 2);
+      const a0 = v128.load(p0);
+      const a1 = v128.load(p0, 16);
+      const a2 = v128.load(p0, 32);
+      const a3 = v128.load(p0, 48);
+      const b0 = v128.load(p1);
+      const b1 = v128.load(p1, 16);
+      const b2 = v128.load(p1, 32);
+      const b3 = v128.load(p1, 48);
+      const ra = Yuv.chan(a0, a1, 0);
+      const ga = Yuv.chan(a0, a1, 1);
+      const ba = Yuv.chan(a0, a1, 2);
+      const rb = Yuv.chan(a2, a3, 0);
+      const gb = Yuv.chan(a2, a3, 1);
+      const bb = Yuv.chan(a2, a3, 2);
+      const rc = Yuv.chan(b0, b1, 0);
+      const gc = Yuv.chan(b0, b1, 1);
+      const bc = Yuv.chan(b0, b1, 2);
+      const rd = Yuv.chan(b2, b3, 0);
+      const gd = Yuv.chan(b2, b3, 1);
+      const bd = Yuv.chan(b2, b3, 2);
+      v128.store(y0 + <usize>x, i8x16.narrow_i16x8_u(Yuv.luma(ra, ga, ba), Yuv.luma(rb, gb, bb)));
+      v128.store(y1 + <usize>x, i8x16.narrow_i16x8_u(Yuv.luma(rc, gc, bc), Yuv.luma(rd, gd, bd)));
+      const r = Yuv.mean(ra, rb, rc, rd);
+      const g = Yuv.mean(ga, gb, gc, gd);
+      const b = Yuv.mean(ba, bb, bc, bd);
+      const cu = Yuv.chroma(r, g, b, -38, -74, 112);
+      const cv = Yuv.chroma(r, g, b, 112, -94, -18);
+      const uv = i8x16.narrow_i16x8_u(cu, cv);
+      store<u64>(u + <usize>(x >> 1), i64x2.extract_lane(uv, 0));
+      store<u64>(v + <usize>(x >> 1), i64x2.extract_lane(uv, 1));
+    }
+    for (; x + 1 < width; x += 2) {
+      const p0 = row0 + ((<usize>x) << 2);
+      const p1 = row1 + ((<usize>x) << 2);
+      store<u8>(y0 + <usize>x, Yuv.lumaAt(p0));
+      store<u8>(y0 + <usize>x + 1, Yuv.lumaAt(p0 + 4));
+      store<u8>(y1 + <usize>x, Yuv.lumaAt(p1));
+      store<u8>(y1 + <usize>x + 1, Yuv.lumaAt(p1 + 4));
+      const r = (Yuv.sum4(p0, stride, 0) + 2) >> 2;
+      const g = (Yuv.sum4(p0, stride, 1) + 2) >> 2;
+      const b = (Yuv.sum4(p0, stride, 2) + 2) >> 2;
+      store<u8>(u + <usize>(x >> 1), <u8>(((-38 * r - 74 * g + 112 * b + 128) >> 8) + 128));
+      store<u8>(v + <usize>(x >> 1), <u8>(((112 * r - 94 * g - 18 * b + 128) >> 8) + 128));
+    }
+  }
+}

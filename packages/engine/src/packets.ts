@@ -28,14 +28,23 @@ export interface OpusPacket {
   durationUs: number;
 }
 
-/** RGBA8, row-major, `width * 4` bytes per row, straight (not premultiplied) alpha. */
+/**
+ * Raw video. `rgba` (also when `format` is absent): RGBA8, row-major, `width * 4` bytes per row,
+ * straight (not premultiplied) alpha. `i420`: planar YUV 4:2:0, BT.601 limited range, the Y
+ * plane (`width * height` bytes) then U and V (`width/2 * height/2` each), no row padding; width
+ * and height even. What encoders take, so a compositor feeding one can skip a conversion step.
+ */
 export interface VideoPacket {
   type: 'video';
   width: number;
   height: number;
+  format?: VideoFormat;
   data: Uint8Array;
   ptsUs: number;
 }
+
+export const VideoFormat = { rgba: 'rgba', i420: 'i420' } as const;
+export type VideoFormat = (typeof VideoFormat)[keyof typeof VideoFormat];
 
 export interface EncodedVideoPacket {
   type: 'encoded_video';

@@ -30,14 +30,14 @@ export const Vp9EncoderParamsSchema = z.object({
 export type Vp9EncoderParams = z.infer<typeof Vp9EncoderParamsSchema>;
 
 /**
- * Raw RGBA video → VP9 (libvpx realtime, via node-av). Inline host: node-av's async calls run
+ * Raw RGBA or I420 video → VP9 (libvpx realtime, via node-av). Inline host: node-av's async calls run
  * the conversion and the encode on the libuv pool, so the control loop only copies the frame in
  * (C1). The encoder is opened and warmed with one frame when the node initializes.
  */
 export const vp9EncoderSpec: CodecNodeSpec<Vp9EncoderParams> = {
   kind: 'video::vp9::encoder',
   description:
-    'Encodes RGBA video into VP9 (libvpx realtime: bitrate, keyframe interval, speed, threads).',
+    'Encodes RGBA or I420 video into VP9 (libvpx realtime: bitrate, keyframe interval, speed, threads).',
   params: Vp9EncoderParamsSchema,
   pins: () => ({
     inputs: [{ name: 'in', type: 'raw_video' }],
@@ -71,6 +71,13 @@ export const vp9EncoderSpec: CodecNodeSpec<Vp9EncoderParams> = {
       input(packet) {
         const video = expectType(packet, 'video', 'raw video');
         const meta = { width: video.width, height: video.height };
+        if (video.format === 'i420') {
+          // Already what libvpx takes (e.g. from a compositor with output_format i420): the codec
+          // copies the planes into its frame and checks the size.
+          return [
+            { frame: { data: video.data, ptsUs: video.ptsUs, meta: { ...meta, format: 'i420' } } },
+          ];
+        }
         if (
           converter &&
           video.width === p.width &&

@@ -16,6 +16,7 @@ import {
   compositorNode,
 } from './compositor-node';
 import type { CompositorView } from './layout';
+import { i420Bytes, rgbaToI420 } from './kernels/i420';
 import { CompositorParamsSchema } from './params';
 import type { CompositorParams } from './params';
 
@@ -176,6 +177,61 @@ const pixel = (f: VideoPacket, x: number, y: number) => [
 ];
 
 describe('video::compositor node', () => {
+  it('emits I420 frames when output_format is i420: the RGBA output, converted', async () => {
+    for (const kernel of ['wasm', 'ts'] as const) {
+      const steps = (): Step[] => [
+        packet('in_0', frame(32, 16, [200, 30, 90, 255])),
+        packet('in_1', frame(8, 8, [10, 220, 40, 255])),
+        packet('in_0', frame(32, 16, [200, 30, 90, 255], 33_333)),
+      ];
+      const opts = { connected: ['in_0', 'in_1'], kernel };
+      const rgba = await runNode({ width: 32, height: 16 }, steps(), opts);
+      const yuv = await runNode({ width: 32, height: 16, output_format: 'i420' }, steps(), opts);
+      expect(yuv.sent.map((f) => [f.format, f.data.length, f.ptsUs])).toEqual([
+        ['i420', 32 * 16 * 1.5, 0],
+        ['i420', 32 * 16 * 1.5, 33_333],
+      ]);
+      expect(rgba.sent.every((f) => f.format === 'rgba')).toBe(true);
+      for (const [i, f] of yuv.sent.entries()) {
+        const expected = new Uint8Array(i420Bytes(32, 16));
+        rgbaToI420(rgba.sent[i]!.data, 32, 16, expected);
+        expect(f.data, `${kernel} frame ${i}`).toEqual(expected);
+      }
+    }
+  });
+
+  it('refuses i420 output at an odd size, naming the field', () => {
+    const parsed = CompositorParamsSchema.safeParse({
+      width: 33,
+      height: 16,
+      output_format: 'i420',
+    });
+    expect(parsed.success).toBe(false);
+    expect(JSON.stringify(parsed.error?.issues)).toMatch(/output_format.*even width and height/);
+  });
+
+  it('does not draw I420 input frames and reports the pin once as degraded', async () => {
+    const yuv: VideoPacket = {
+      ...frame(8, 8, [0, 0, 0, 0]),
+      format: 'i420',
+      data: new Uint8Array(96),
+    };
+    const result = await runNode(
+      { width: 8, height: 8 },
+      [packet('in_0', yuv), packet('in_0', yuv)],
+      {
+        connected: ['in_0'],
+      },
+    );
+    expect(result.sent).toEqual([]);
+    expect(result.health).toEqual([
+      {
+        status: 'degraded',
+        reason: 'in_0 sends i420 frames; the compositor draws RGBA inputs only',
+      },
+    ]);
+  });
+
   it('declares an in_ family of raw video and one raw video output; {} is valid params', () => {
     const pins = compositorNode.pins(compositorNode.params.parse({}));
     expect(pins.inputs).toEqual([

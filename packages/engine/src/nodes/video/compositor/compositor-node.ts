@@ -37,7 +37,7 @@ export const COMPOSITOR_THREADS_SERVICE = 'compositorThreads';
 export const compositorNode = defineNode<CompositorParams>({
   kind: 'video::compositor',
   description:
-    'Composites raw video inputs into one RGBA frame: per-input rect, aspect fit, crop, rotation, mirror, opacity and circle mask; inputs without a layer config become picture-in-picture tiles.',
+    'Composites RGBA video inputs into one frame (RGBA, or I420 for an encoder): per-input rect, aspect fit, crop, rotation, mirror, opacity and circle mask; inputs without a layer config become picture-in-picture tiles.',
   params: CompositorParamsSchema,
   pins: () => ({
     inputs: [
@@ -88,8 +88,11 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
   private lastPrimary: string | undefined;
   private ignored = 0;
   private compositeMsTotal = 0;
+  private convertMsTotal = 0;
   /** Whether the kernel's loss of its worker has been reported. */
   private degradeReported = false;
+  /** Pins whose frames were refused for their pixel format (reported once each). */
+  private readonly refusedFormats = new Set<string>();
 
   constructor(private readonly kernel: CompositorKernel) {}
 
@@ -125,6 +128,10 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
             const { pin, packet } = event;
             if (packet.type !== 'video') {
               this.ignored++;
+              break;
+            }
+            if ((packet.format ?? 'rgba') !== 'rgba') {
+              this.refuseFormat(ctx, pin, packet.format ?? 'rgba');
               break;
             }
             await this.onFrame(ctx, pin, packet);
@@ -172,11 +179,17 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
     }
     this.lastPrimary = pin;
     this.lastPtsUs = frame.ptsUs;
-    const { width, height, background } = ctx.params;
+    const { width, height, background, output_format: format } = ctx.params;
     const t0 = ctx.clock.now();
     this.kernel.composite({ width, height, background, layers: this.layers, filter: 'bilinear' });
-    // The kernel reuses its output buffer; packets are immutable once sent, so each gets a copy.
-    const data = this.kernel.output().slice();
+    let output = this.kernel.output();
+    if (format === 'i420') {
+      const t1 = ctx.clock.now();
+      output = this.kernel.outputI420();
+      this.convertMsTotal += ctx.clock.now() - t1;
+    }
+    // The kernel reuses its output buffers; packets are immutable once sent, so each gets a copy.
+    const data = output.slice();
     this.compositeMsTotal += ctx.clock.now() - t0;
     this.framesOut++;
     const degradedReason = this.kernel.degradedReason;
@@ -193,12 +206,24 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
     ctx.stats({
       frames_in: this.framesIn,
       frames_out: this.framesOut,
+      // Compositing and copying out, conversion included; convert_us is the conversion alone.
       composite_us: Math.round((this.compositeMsTotal * 1000) / this.framesOut),
+      convert_us: Math.round((this.convertMsTotal * 1000) / this.framesOut),
       kernel_wasm: this.kernel.kind === 'wasm' || this.kernel.kind === 'wasm2' ? 1 : 0,
       kernel_threads: this.kernel.threads,
       ignored_packets: this.ignored,
     });
-    await ctx.send('out', { type: 'video', width, height, data, ptsUs: frame.ptsUs });
+    await ctx.send('out', { type: 'video', width, height, format, data, ptsUs: frame.ptsUs });
+  }
+
+  /** Frames in another pixel format than RGBA are not drawn; the node says so once per pin. */
+  private refuseFormat(ctx: RunContext<CompositorParams>, pin: string, format: string): void {
+    this.ignored++;
+    if (this.refusedFormats.has(pin)) return;
+    this.refusedFormats.add(pin);
+    const reason = `${pin} sends ${format} frames; the compositor draws RGBA inputs only`;
+    ctx.logger.warn({ pin, format }, 'compositor: input frames ignored');
+    ctx.setHealth('degraded', reason);
   }
 
   /** The lowest-index connected input whose stream has not ended. */

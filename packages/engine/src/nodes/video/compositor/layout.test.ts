@@ -19,6 +19,7 @@ describe('compositor params', () => {
       fps: 30,
       background: { r: 0, g: 0, b: 0, a: 255 },
       layers: {},
+      output_format: 'rgba',
     });
   });
 

@@ -23,6 +23,7 @@ interface Source {
 export function createReferenceKernel(): CompositorKernel {
   const sources = new Map<string, Source>();
   let out: Uint8Array = new Uint8Array(0);
+  let size = { width: 0, height: 0 };
   return {
     kind: 'reference',
     threads: 1,
@@ -34,8 +35,10 @@ export function createReferenceKernel(): CompositorKernel {
     },
     composite(job) {
       out = compositeReference(job, sources);
+      size = { width: job.width, height: job.height };
     },
     output: () => out,
+    outputI420: () => i420Reference(out, size.width, size.height),
     dispose() {
       sources.clear();
     },
@@ -165,4 +168,33 @@ function clampInt(v: number, lo: number, hi: number): number {
 
 function clampByte(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
+}
+
+/**
+ * BT.601 limited-range RGB → YUV in floating point (the standard's coefficients, rounded once at
+ * the end), with chroma from the mean of each 2×2 block: what the kernels' integer conversion
+ * approximates.
+ */
+export function i420Reference(rgba: Uint8Array, W: number, H: number): Uint8Array {
+  const out = new Uint8Array(W * H + 2 * (W / 2) * (H / 2));
+  const clamp = (v: number) => Math.min(255, Math.max(0, Math.round(v)));
+  const px = (x: number, y: number, c: number) => rgba[(y * W + x) * 4 + c]!;
+  for (let y = 0; y < H; y++)
+    for (let x = 0; x < W; x++)
+      out[y * W + x] = clamp(
+        16 + (65.738 * px(x, y, 0) + 129.057 * px(x, y, 1) + 25.064 * px(x, y, 2)) / 256,
+      );
+  const cw = W / 2;
+  const u0 = W * H;
+  const v0 = u0 + cw * (H / 2);
+  for (let y = 0; y < H; y += 2)
+    for (let x = 0; x < W; x += 2) {
+      const mean = (c: number) =>
+        (px(x, y, c) + px(x + 1, y, c) + px(x, y + 1, c) + px(x + 1, y + 1, c)) / 4;
+      const [r, g, b] = [mean(0), mean(1), mean(2)];
+      const i = (y / 2) * cw + x / 2;
+      out[u0 + i] = clamp(128 + (-37.945 * r - 74.494 * g + 112.439 * b) / 256);
+      out[v0 + i] = clamp(128 + (112.439 * r - 94.154 * g - 18.285 * b) / 256);
+    }
+  return out;
 }

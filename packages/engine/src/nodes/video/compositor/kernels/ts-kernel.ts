@@ -2,6 +2,7 @@ import type { ResolvedLayer } from '../layout';
 import type { Rgba } from '../params';
 import { affineRowInterior, affineRowSpan, axisMap, LayerKind, layerGeometry } from './geometry';
 import type { LayerGeometry } from './geometry';
+import { i420Bytes, rgbaToI420 } from './i420';
 import type { CompositeJob, CompositorKernel } from './types';
 
 // The pure-TypeScript kernel: the fallback where WebAssembly is unavailable.
@@ -59,6 +60,9 @@ class TsKernel implements CompositorKernel {
   private readonly maps = new Map<string, CachedMaps>();
   private out32 = new Int32Array(0);
   private out8: Uint8Array = new Uint8Array(0);
+  private outWidth = 0;
+  private outHeight = 0;
+  private i420: Uint8Array = new Uint8Array(0);
 
   setSource(pin: string, width: number, height: number, data: Uint8Array): void {
     const prev = this.sources.get(pin);
@@ -75,6 +79,13 @@ class TsKernel implements CompositorKernel {
     return this.out8;
   }
 
+  outputI420(): Uint8Array {
+    const bytes = i420Bytes(this.outWidth, this.outHeight);
+    if (this.i420.length !== bytes) this.i420 = new Uint8Array(bytes);
+    rgbaToI420(this.out8, this.outWidth, this.outHeight, this.i420);
+    return this.i420;
+  }
+
   dispose(): void {
     this.sources.clear();
     this.maps.clear();
@@ -87,6 +98,8 @@ class TsKernel implements CompositorKernel {
       this.out32 = new Int32Array(W * H);
       this.out8 = new Uint8Array(this.out32.buffer);
     }
+    this.outWidth = W;
+    this.outHeight = H;
     const out = this.out32;
     const nearest = job.filter === 'nearest';
     const draws: { layer: ResolvedLayer; g: LayerGeometry; src: TsSource }[] = [];

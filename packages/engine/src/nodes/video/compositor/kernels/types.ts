@@ -42,6 +42,11 @@ export interface CompositorKernel {
   composite(job: CompositeJob): void;
   /** The last output (straight-alpha RGBA8): a view that the next `composite` overwrites. */
   output(): Uint8Array;
+  /**
+   * The last output as I420 (planar YUV 4:2:0, BT.601 limited range; see i420.ts): a view that
+   * the next call overwrites. The output's width and height must be even.
+   */
+  outputI420(): Uint8Array;
   /** Frees the kernel's memory and stops its worker, if any. */
   dispose(): void;
 }

@@ -1,4 +1,5 @@
 import { decodeBase64 } from './base64';
+import { i420Bytes } from './i420';
 import { COMPOSITOR_WASM_BASE64 } from './generated/compositor-wasm';
 import { axisMap, LayerKind, layerGeometry } from './geometry';
 import type { LayerGeometry } from './geometry';
@@ -14,9 +15,11 @@ export interface KernelExports {
   premultiply(ptr: number, pixels: number): number;
   /** Runs `count` job records at `cmds` on output rows [yStart, yEnd). */
   run(cmds: number, count: number, yStart: number, yEnd: number): void;
+  /** RGBA8 at `src` → I420 at `dst` (see kernels/i420.ts); width and height even. */
+  rgbaToI420(src: number, width: number, height: number, dst: number): void;
 }
 
-const EXPORTED_FUNCTIONS = ['heapBase', 'premultiply', 'run'] as const;
+const EXPORTED_FUNCTIONS = ['heapBase', 'premultiply', 'run', 'rgbaToI420'] as const;
 
 /** Job record opcodes and size; mirrors the `OP_*` constants in assembly/compositor.ts. */
 const Op = { fill: 1, copy: 2, axisBilinear: 3, axisNearest: 4, affine: 5, unpremultiply: 6 };
@@ -95,6 +98,10 @@ export class WasmKernel implements CompositorKernel {
   private out8: Uint8Array = new Uint8Array(0);
   private cmdPtr = 0;
   private cmdCapacity = 0;
+  private outWidth = 0;
+  private outHeight = 0;
+  private i420Ptr = 0;
+  private i420Capacity = 0;
 
   constructor(
     protected readonly ex: KernelExports,
@@ -129,6 +136,20 @@ export class WasmKernel implements CompositorKernel {
     return this.out8;
   }
 
+  outputI420(): Uint8Array {
+    const W = this.outWidth;
+    const H = this.outHeight;
+    if (W % 2 !== 0 || H % 2 !== 0) throw new RangeError(`I420 needs an even size, not ${W}×${H}`);
+    const bytes = i420Bytes(W, H);
+    if (this.i420Capacity < bytes) {
+      if (this.i420Capacity) this.arena.release(this.i420Ptr);
+      this.i420Ptr = this.arena.alloc(bytes);
+      this.i420Capacity = bytes;
+    }
+    this.ex.rgbaToI420(this.outPtr, W, H, this.i420Ptr);
+    return this.view(this.i420Ptr, bytes);
+  }
+
   dispose(): void {
     for (const pin of [...this.sources.keys()]) this.deleteSource(pin);
   }
@@ -148,6 +169,8 @@ export class WasmKernel implements CompositorKernel {
       this.ex.run(this.cmdPtr, again, 0, job.height);
     }
     this.out8 = this.view(this.outPtr, job.width * job.height * 4);
+    this.outWidth = job.width;
+    this.outHeight = job.height;
   }
 
   /**
