@@ -3,6 +3,11 @@ import { z } from 'zod';
 import { ControlEventSchema, err, problem } from '@patchbay/protocol';
 import { settle } from '../testing/manual-clock';
 import { defineTaskNode } from './task-api';
+import { utf8Encode } from '../nodes/io/oneshot-io';
+import { NOT_HANDLED } from './executor';
+import type { TaskExecutor } from './executor';
+import { FILE_STORE_SERVICE } from './task-services';
+import type { FileStore } from './task-services';
 import { add, link, taskEngine, until, value } from './testing/task-harness';
 
 /** a → b → c, plus d → b (so b has two inputs). */
@@ -165,5 +170,188 @@ describe('X5 demand runs', () => {
     // Both generations ran at the same time on the one model.
     expect(t.backend.maxConcurrent).toBe(2);
     expect(t.backend.log.filter((l) => l.startsWith('load'))).toHaveLength(1);
+  });
+});
+
+describe('X7 every watcher', () => {
+  it('[X7] streamed tokens and run events reach every subscriber, not only the one that asked', async () => {
+    const t = taskEngine();
+    const second: string[] = [];
+    t.engine.subscribe((e) => {
+      if (e.type === 'node_stream') second.push(e.chunk);
+      else if ('run' in e) second.push(e.type);
+    });
+    await t.build([
+      add('model', 'llm::model', { path: 'tiny.gguf' }),
+      add('gen', 'llm::inference', { prompt: 'go' }),
+      link('model', 'gen', 'model'),
+    ]);
+    const { run } = await t.demandAndWait('gen');
+    const chunks = t.runEvents(run).flatMap((e) => (e.type === 'node_stream' ? [e.chunk] : []));
+    expect(chunks.join('')).toBe('once upon a time there was');
+    expect(second.filter((s) => !s.includes('_')).join('')).toBe(chunks.join(''));
+    expect(second.at(-1)).toBe('run_completed');
+  });
+});
+
+describe('X6 caching by input version', () => {
+  it('[X6] a re-demand without changes recomputes nothing', async () => {
+    const t = taskEngine();
+    await t.build(chain());
+    await t.demandAndWait('c');
+    expect(Object.fromEntries(t.executions)).toEqual({ a: 1, d: 1, b: 1, c: 1 });
+    const { run, end } = await t.demandAndWait('c');
+    expect(Object.fromEntries(t.executions)).toEqual({ a: 1, d: 1, b: 1, c: 1 });
+    expect(end).toMatchObject({ type: 'run_completed', output: 'c(b(a(),d()))' });
+    expect(t.nodesWith(run, 'node_run_started')).toEqual([]);
+    const cached = t
+      .runEvents(run)
+      .filter((e) => e.type === 'node_run_completed')
+      .map((e) => (e.type === 'node_run_completed' ? e.cached : undefined));
+    expect(cached).toEqual([true, true, true, true]);
+  });
+
+  it('[X6] after a tune only that node and what is downstream recompute', async () => {
+    const t = taskEngine();
+    await t.build(chain());
+    await t.demandAndWait('c');
+    value(await t.engine.tune('b', { label: 'B' }));
+    const { end } = await t.demandAndWait('c');
+    expect(end).toMatchObject({ output: 'c(B(a(),d()))' });
+    expect(Object.fromEntries(t.executions)).toEqual({ a: 1, d: 1, b: 2, c: 2 });
+    // Tuning back to an earlier value is a new input version again for b's cache slot.
+    value(await t.engine.tune('a', { label: 'A' }));
+    await t.demandAndWait('c');
+    expect(Object.fromEntries(t.executions)).toEqual({ a: 2, d: 1, b: 3, c: 3 });
+  });
+
+  it('[X6] a connection change invalidates the node it feeds and downstream', async () => {
+    const t = taskEngine();
+    await t.build(chain());
+    await t.demandAndWait('c');
+    value(await t.engine.disconnect({ node: 'd', pin: 'out' }, { node: 'b', pin: 'in_1' }));
+    const { end } = await t.demandAndWait('c');
+    expect(end).toMatchObject({ output: 'c(b(a()))' });
+    expect(Object.fromEntries(t.executions)).toEqual({ a: 1, d: 1, b: 2, c: 2 });
+  });
+
+  it('[X6] a node that always runs (file::read) only invalidates downstream when its output changed', async () => {
+    const files = new Map<string, string>([['notes.txt', 'v1']]);
+    const store: FileStore = {
+      resolve: async (p) => ({ ok: true, value: `/data/${p}` }),
+      read: async (p) => ({ ok: true, value: utf8Encode(files.get(p) ?? '') }),
+      write: async () => ({ ok: true, value: undefined }),
+    };
+    const t = taskEngine({ services: { [FILE_STORE_SERVICE]: store } });
+    await t.build([
+      add('file', 'file::read', { path: 'notes.txt' }),
+      add('use', 'test::count'),
+      link('file', 'use'),
+    ]);
+    await t.demandAndWait('use');
+    const again = await t.demandAndWait('use');
+    expect(t.nodesWith(again.run, 'node_run_started')).toEqual(['file']);
+    expect(t.executions.get('use')).toBe(1);
+    files.set('notes.txt', 'v2');
+    const changed = await t.demandAndWait('use');
+    expect(changed.end).toMatchObject({ output: 'x(v2)' });
+    expect(t.executions.get('use')).toBe(2);
+  });
+});
+
+describe('X2 composite executor', () => {
+  it('[X2] a host executor overrides a kind and says {handled: false} for the rest', async () => {
+    const seen: string[] = [];
+    const host: TaskExecutor = {
+      execute: (req) => {
+        seen.push(req.kind);
+        if (req.kind !== 'text::input') return NOT_HANDLED;
+        return { handled: true, result: { ok: true, value: { out: 'from the host' } } };
+      },
+    };
+    const t = taskEngine({ taskExecutors: [host] });
+    await t.build([
+      add('in', 'text::input', { text: 'typed' }),
+      add('out', 'text::output'),
+      link('in', 'out'),
+    ]);
+    const { end } = await t.demandAndWait('out');
+    expect(end).toMatchObject({ type: 'run_completed', output: 'from the host' });
+    expect(seen).toEqual(['text::input', 'text::output']);
+  });
+
+  it('[X2] a host adds a kind; a kind nobody executes is a typed node failure', async () => {
+    const t = taskEngine({
+      taskExecutors: [
+        {
+          execute: (req) =>
+            req.kind === 'host::approve'
+              ? {
+                  handled: true,
+                  result: { ok: true, value: { out: `approved ${String(req.inputs.in)}` } },
+                }
+              : { handled: false },
+        },
+      ],
+    });
+    const declare = (kind: string) =>
+      t.registry.register(
+        defineTaskNode({
+          kind,
+          description: 'run by the host',
+          params: z.object({}),
+          pins: () => ({
+            inputs: [{ name: 'in', type: 'any' }],
+            outputs: [{ name: 'out', type: 'text' }],
+          }),
+        }),
+      );
+    declare('host::approve');
+    declare('host::nobody');
+    await t.build([
+      add('in', 'text::input', { text: 'plan' }),
+      add('ok', 'host::approve'),
+      add('no', 'host::nobody'),
+      link('in', 'ok'),
+      link('in', 'no'),
+    ]);
+    expect((await t.demandAndWait('ok')).end).toMatchObject({ output: 'approved plan' });
+    expect((await t.demandAndWait('no')).end).toMatchObject({
+      type: 'run_failed',
+      node: 'no',
+      code: 'unknown_kind',
+    });
+  });
+});
+
+describe('X3 human::input', () => {
+  it('[X3] human::input pauses the run until answered through the engine', async () => {
+    const t = taskEngine();
+    await t.build([
+      add('q', 'text::input', { text: 'Deploy v2?' }),
+      add('ask', 'human::input', { prompt: 'Please decide' }),
+      add('out', 'text::output'),
+      link('q', 'ask'),
+      link('ask', 'out'),
+    ]);
+    const run = value(await t.engine.demand('out')).run;
+    await until(() => t.nodesWith(run, 'node_run_waiting').length === 1, t.clock);
+    const waiting = t.runEvents(run).find((e) => e.type === 'node_run_waiting');
+    expect(waiting).toMatchObject({ node: 'ask', prompt: 'Please decide\n\nDeploy v2?' });
+    await t.clock.advance(10_000);
+    expect(t.engine.runsInFlight()).toEqual([run]);
+    const wrong = await t.engine.answer(run, 'q', 'yes');
+    expect(wrong.ok ? undefined : wrong.error.code).toBe('not_found');
+    value(await t.engine.answer(run, 'ask', 'yes'));
+    expect(await t.waitEnd(run)).toMatchObject({ type: 'run_completed', output: 'yes' });
+  });
+
+  it('[X3] cancelling a run that waits for an answer ends it', async () => {
+    const t = taskEngine();
+    await t.build([add('ask', 'human::input', { prompt: 'Name?' })]);
+    const run = value(await t.engine.demand('ask')).run;
+    await until(() => t.nodesWith(run, 'node_run_waiting').length === 1, t.clock);
+    value(await t.engine.cancel(run));
+    expect(await t.waitEnd(run)).toEqual({ type: 'run_cancelled', run });
   });
 });
