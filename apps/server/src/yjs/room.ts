@@ -1,0 +1,379 @@
+/**
+ * One session's live document: its connections, its awareness, and the queue that makes every
+ * update durable before any other connection sees it.
+ */
+import { randomUUID } from 'node:crypto';
+import * as Y from 'yjs';
+import {
+  Awareness,
+  applyAwarenessUpdate,
+  encodeAwarenessUpdate,
+  removeAwarenessStates,
+} from 'y-protocols/awareness';
+import { ErrorCode, err, ok, problem } from '@patchbay/protocol';
+import type { Problem, Result } from '@patchbay/protocol';
+import type { Logger } from '@patchbay/engine';
+import { canWrite } from '../host/server-context';
+import type { Identity, ServerMetrics } from '../host/server-context';
+import type { Storage } from '../storage/storage';
+import {
+  encodeAwarenessEntries,
+  encodeAwarenessMessage,
+  encodePermissionDenied,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeUpdate,
+  parseFrame,
+} from './wire';
+import type { AwarenessEntry } from './wire';
+
+/** A connection may introduce at most this many awareness client ids (one per tab is usual). */
+export const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 8;
+/** A connection whose unsent data exceeds this is too slow to follow the room and is closed. */
+export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
+
+/** WebSocket close codes the room server uses. 44xx are permanent for the stock client. */
+export const CloseCode = {
+  goingAway: 1001,
+  unsupportedData: 1003,
+  tooLarge: 1009,
+  internalError: 1011,
+  tryAgainLater: 1013,
+  badMessage: 4400,
+  unauthorized: 4401,
+  forbidden: 4403,
+  notFound: 4404,
+} as const;
+
+/** Metric names (gauges and counters through ServerMetrics). */
+export const YjsMetric = {
+  rooms: 'patchbay_yjs_rooms',
+  connections: 'patchbay_yjs_connections',
+  updates: 'patchbay_yjs_updates_total',
+  rejectedFrames: 'patchbay_yjs_rejected_frames_total',
+} as const;
+
+/**
+ * The transaction origin of every update a client sends: which connection and who. The bridge
+ * reads it as `transaction.origin` in the document's 'afterTransaction' event.
+ */
+export interface ClientOrigin {
+  readonly kind: 'client';
+  readonly connectionId: string;
+  readonly identity: Identity;
+}
+
+export function isClientOrigin(origin: unknown): origin is ClientOrigin {
+  return (
+    typeof origin === 'object' && origin !== null && (origin as ClientOrigin).kind === 'client'
+  );
+}
+
+/** What the room server needs of a WebSocket. */
+export interface YjsSocket {
+  send(data: Uint8Array): void;
+  close(code: number, reason: string): void;
+  /** Drops the connection without a closing handshake (a peer that stopped answering). */
+  terminate(): void;
+  ping(): void;
+  /** Bytes queued but not yet sent. */
+  readonly bufferedAmount: number;
+}
+
+/** One client connection, from accept to close. */
+export class RoomConnection {
+  readonly id = randomUUID();
+  readonly origin: ClientOrigin;
+  /** Awareness client ids this connection introduced; only it may update them. */
+  readonly clientIds = new Set<number>();
+  room: Room | null = null;
+  /** Frames that arrived while the room was loading. */
+  pending: Uint8Array[] = [];
+  closed = false;
+  alive = true;
+  toldReadOnly = false;
+
+  constructor(
+    readonly sessionId: string,
+    readonly identity: Identity,
+    readonly socket: YjsSocket,
+    /** Detaches the connection from its room; the manager supplies it. */
+    private readonly onClose: (conn: RoomConnection) => void,
+  ) {
+    this.origin = Object.freeze({ kind: 'client', connectionId: this.id, identity });
+  }
+
+  send(message: Uint8Array): void {
+    if (this.closed) return;
+    if (this.socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+      this.close(CloseCode.tryAgainLater, 'too slow to follow the room');
+      return;
+    }
+    this.socket.send(message);
+  }
+
+  /** Closes from the server side; the connection stops taking part at once. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.socket.close(code, reason);
+    this.onClose(this);
+  }
+}
+
+export interface RoomDeps {
+  readonly storage: Storage;
+  readonly log: Logger;
+  readonly metrics: ServerMetrics;
+  /** Called once when storing fails: the room must be dropped. */
+  readonly onFailure: (room: Room, problem: Problem) => void;
+}
+
+type QueueItem =
+  | { readonly kind: 'update'; readonly update: Uint8Array; readonly origin: unknown }
+  | { readonly kind: 'send'; readonly conn: RoomConnection; readonly message: Uint8Array };
+
+export class Room {
+  readonly connections = new Set<RoomConnection>();
+  readonly awareness: Awareness;
+  failure: Problem | null = null;
+  private readonly owners = new Map<number, RoomConnection>();
+  private queue: QueueItem[] = [];
+  private draining = false;
+  private idleWaiters: ((r: Result<void>) => void)[] = [];
+
+  constructor(
+    readonly sessionId: string,
+    readonly doc: Y.Doc,
+    private readonly deps: RoomDeps,
+  ) {
+    this.awareness = new Awareness(doc);
+    // The server shows no presence of its own.
+    this.awareness.setLocalState(null);
+    doc.on('update', this.onDocUpdate);
+    this.awareness.on('update', this.onAwarenessUpdate);
+  }
+
+  /** Whether every update so far is stored and broadcast. */
+  get idle(): boolean {
+    return !this.draining && this.queue.length === 0;
+  }
+
+  /** Resolves once every update made so far is durable and broadcast. */
+  flushed(): Promise<Result<void>> {
+    if (this.failure) return Promise.resolve(err(this.failure));
+    if (this.idle) return Promise.resolve(ok(undefined));
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Greets a connection: the server's state vector, then every awareness state. */
+  join(conn: RoomConnection): void {
+    this.connections.add(conn);
+    conn.room = this;
+    conn.send(encodeSyncStep1(this.doc));
+    const clients = [...this.awareness.getStates().keys()];
+    if (clients.length > 0) {
+      conn.send(encodeAwarenessMessage(encodeAwarenessUpdate(this.awareness, clients)));
+    }
+    const pending = conn.pending;
+    conn.pending = [];
+    for (const frame of pending) {
+      if (conn.closed) break;
+      this.receive(conn, frame);
+    }
+  }
+
+  leave(conn: RoomConnection): void {
+    if (!this.connections.delete(conn)) return;
+    conn.room = null;
+    const ids = [...conn.clientIds];
+    for (const id of ids) this.owners.delete(id);
+    if (ids.length > 0) removeAwarenessStates(this.awareness, ids, 'connection closed');
+  }
+
+  /** Handles one binary frame from a connection. */
+  receive(conn: RoomConnection, bytes: Uint8Array): void {
+    if (conn.closed) return;
+    const parsed = parseFrame(bytes);
+    if (!parsed.ok) {
+      this.reject(conn, CloseCode.badMessage, parsed.error.message, 'malformed');
+      return;
+    }
+    const frame = parsed.value;
+    switch (frame.type) {
+      case 'sync_step1':
+        this.reply(conn, encodeSyncStep2(this.doc, frame.stateVector));
+        return;
+      case 'sync_step2':
+      case 'sync_update':
+        if (!canWrite(conn.identity.role)) {
+          // Read-only: drop it; tell the client once, and only about a real change (a synced
+          // viewer's step 2 is empty), and keep the connection for reading.
+          if (!frame.empty && !conn.toldReadOnly) {
+            conn.toldReadOnly = true;
+            conn.send(encodePermissionDenied('read-only: viewers cannot edit this session'));
+          }
+          return;
+        }
+        if (frame.empty) return;
+        try {
+          Y.applyUpdate(this.doc, frame.update, conn.origin);
+        } catch (cause) {
+          this.deps.log.warn({ err: cause, connection: conn.id }, 'update rejected');
+          this.reject(conn, CloseCode.badMessage, 'update rejected', 'apply');
+        }
+        return;
+      case 'awareness':
+        this.applyAwareness(conn, frame.entries);
+        return;
+      case 'query_awareness': {
+        const clients = [...this.awareness.getStates().keys()];
+        conn.send(encodeAwarenessMessage(encodeAwarenessUpdate(this.awareness, clients)));
+        return;
+      }
+    }
+  }
+
+  /** Stops the room: no more storing or broadcasting. Connections are the manager's. */
+  destroy(): void {
+    this.doc.off('update', this.onDocUpdate);
+    this.awareness.off('update', this.onAwarenessUpdate);
+    // Destroying the doc destroys its awareness (and its timer) too.
+    this.doc.destroy();
+    for (const resolve of this.idleWaiters.splice(0)) {
+      resolve(err(this.failure ?? problem(ErrorCode.internal, 'the room was unloaded')));
+    }
+  }
+
+  private reject(conn: RoomConnection, code: number, reason: string, metric: string): void {
+    this.deps.metrics.incCounter(YjsMetric.rejectedFrames, { reason: metric });
+    conn.close(code, reason);
+  }
+
+  /**
+   * Stamps identity on a client's awareness and refuses entries it does not own: a client may
+   * only set the client ids it introduced on this connection, never another user's.
+   */
+  private applyAwareness(conn: RoomConnection, entries: readonly AwarenessEntry[]): void {
+    const accepted: AwarenessEntry[] = [];
+    let refused = 0;
+    for (const entry of entries) {
+      const owner = this.owners.get(entry.clientID);
+      if (owner !== conn) {
+        // The stock client relays every awareness change it receives, so entries of other
+        // connections come back with clocks the room already has: ignore those quietly.
+        const known = this.awareness.meta.get(entry.clientID);
+        if (known !== undefined && entry.clock <= known.clock) continue;
+        if (owner === undefined && entry.state === null) continue;
+        if (
+          owner !== undefined ||
+          entry.clientID === this.awareness.clientID ||
+          conn.clientIds.size >= MAX_AWARENESS_CLIENTS_PER_CONNECTION
+        ) {
+          refused++;
+          continue;
+        }
+        this.owners.set(entry.clientID, conn);
+        conn.clientIds.add(entry.clientID);
+      }
+      accepted.push({
+        clientID: entry.clientID,
+        clock: entry.clock,
+        state:
+          entry.state === null
+            ? null
+            : {
+                ...entry.state,
+                user: {
+                  id: conn.identity.userId,
+                  name: conn.identity.name,
+                  color: conn.identity.color,
+                  role: conn.identity.role,
+                },
+              },
+      });
+    }
+    if (refused > 0) {
+      this.deps.metrics.incCounter(YjsMetric.rejectedFrames, { reason: 'awareness' }, refused);
+    }
+    if (accepted.length > 0) {
+      applyAwarenessUpdate(this.awareness, encodeAwarenessEntries(accepted), conn.origin);
+    }
+  }
+
+  private readonly onAwarenessUpdate = (
+    changes: { added: number[]; updated: number[]; removed: number[] },
+    _origin: unknown,
+  ): void => {
+    const changed = [...changes.added, ...changes.updated, ...changes.removed];
+    const message = encodeAwarenessMessage(encodeAwarenessUpdate(this.awareness, changed));
+    // To every connection, the sender included: a lone client's 30 s silence watchdog is fed
+    // by its own awareness renewals coming back (the stock server does the same).
+    for (const conn of this.connections) conn.send(message);
+  };
+
+  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
+    this.deps.metrics.incCounter(YjsMetric.updates, {});
+    this.queue.push({ kind: 'update', update, origin });
+    void this.drain();
+  };
+
+  /**
+   * Sends a reply computed from the current document. If updates are still being stored it
+   * waits behind them, so no connection ever receives state that is not yet durable.
+   */
+  private reply(conn: RoomConnection, message: Uint8Array): void {
+    if (this.idle) conn.send(message);
+    else this.queue.push({ kind: 'send', conn, message });
+  }
+
+  /** Stores queued updates (one group commit per batch), then broadcasts them in order. */
+  private async drain(): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    while (this.queue.length > 0 && this.failure === null) {
+      const batch = this.queue;
+      this.queue = [];
+      const stored = await Promise.all(
+        batch.map((item) =>
+          item.kind === 'update' ? this.store(item.update) : Promise.resolve(ok(undefined)),
+        ),
+      );
+      const failed = stored.find((r) => !r.ok);
+      if (failed !== undefined && !failed.ok) {
+        this.fail(failed.error);
+        break;
+      }
+      for (const item of batch) {
+        if (item.kind === 'send') {
+          item.conn.send(item.message);
+          continue;
+        }
+        const message = encodeUpdate(item.update);
+        const from = isClientOrigin(item.origin) ? item.origin.connectionId : null;
+        for (const conn of this.connections) if (conn.id !== from) conn.send(message);
+      }
+    }
+    this.draining = false;
+    if (this.queue.length === 0 || this.failure !== null) {
+      const result: Result<void> = this.failure ? err(this.failure) : ok(undefined);
+      for (const resolve of this.idleWaiters.splice(0)) resolve(result);
+    }
+  }
+
+  private async store(update: Uint8Array): Promise<Result<void>> {
+    try {
+      return await this.deps.storage.appendUpdate(this.sessionId, update);
+    } catch (cause) {
+      this.deps.log.error({ err: cause }, 'storage append threw');
+      return err(problem(ErrorCode.storage_failed, 'storing the update failed'));
+    }
+  }
+
+  private fail(failure: Problem): void {
+    if (this.failure) return;
+    this.failure = failure;
+    this.queue = [];
+    this.deps.log.error({ code: failure.code }, 'room dropped: an update could not be stored');
+    this.deps.onFailure(this, failure);
+  }
+}
