@@ -1,7 +1,39 @@
+/**
+ * The whole server, composed: storage, Yjs rooms, sessions (engine + bridge per session),
+ * auth, the control WebSocket, the HTTP API and metrics. `createServer` listens and returns
+ * `{url, close}`, so tests run the real server in-process on port 0.
+ */
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import type { ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { createCodecRegistry, nodeClock, nodeWorkerSpawner } from '@patchbay/codecs';
+import { COMPOSITOR_THREADS_SERVICE, silentLogger } from '@patchbay/engine';
+import type { Clock, EngineServices, Logger, NodeRegistry } from '@patchbay/engine';
+import { err, ok } from '@patchbay/protocol';
+import type { Result } from '@patchbay/protocol';
+import { Authenticator, requestToken } from './auth/auth';
+import type { AuthConfig } from './auth/auth';
+import { ControlHub } from './control/control-hub';
+import { createControlRoute } from './control/control-route';
+import type { Identity } from './host/server-context';
+import { registerApiRoutes } from './http/api-routes';
+import { errorBody, statusOf } from './http/http-errors';
+import { MetricsRegistry, RateMeter } from './metrics/metrics-registry';
+import { DEMO_MARKER_FILE, demoPipeline } from './sessions/demo';
+import { SessionManager, YJS_CLIENT_UPDATES_COUNTER } from './sessions/session-manager';
+import type { RoomProvider } from './sessions/session-manager';
+import { openSqliteStorage } from './storage/sqlite-storage';
+import type { Storage } from './storage/storage';
+import { isClientOrigin } from './yjs/room';
+import { RoomManager } from './yjs/room-manager';
+import { createYjsRoute, createYjsWebSocketServer } from './yjs/yjs-route';
 
-// Placeholder page until the studio (apps/web) is served from here. Inline so the server has
-// no build step yet; the server and web-studio issues replace it with the built Vite bundle.
+// Placeholder page until the studio (apps/web) is served from here; the web issue replaces it
+// with the built Vite bundle.
 const PLACEHOLDER_HTML = `<!doctype html>
 <html lang="en">
   <head>
@@ -10,16 +42,264 @@ const PLACEHOLDER_HTML = `<!doctype html>
   </head>
   <body>
     <h1>Patchbay</h1>
-    <p>The server is running. Patchbay's studio arrives with the server and web issues.</p>
-    <p>Health check: <a href="/healthz">/healthz</a></p>
+    <p>The server is running. Patchbay's studio arrives with the web issue.</p>
+    <p>Health check: <a href="/healthz">/healthz</a> · Metrics: <a href="/metrics">/metrics</a> ·
+      Sessions: <a href="/api/v1/sessions">/api/v1/sessions</a></p>
   </body>
 </html>
 `;
 
-/** Builds the HTTP app. Kept free of listening and file-system setup so tests call it in-process. */
-export function createApp(): Hono {
+/** Window of the updates-per-second gauge. */
+const UPDATES_RATE_WINDOW_MS = 10_000;
+
+export interface ServerOptions {
+  /** Holds `patchbay.db`; created when missing. */
+  readonly dataDir: string;
+  /** 0 picks a free port. Default 0. */
+  readonly port?: number;
+  /** Default: every interface. Tests pass 127.0.0.1. */
+  readonly hostname?: string;
+  /** Tokens and per-role allowlists; none (or no tokens) = open single-user mode. */
+  readonly auth?: AuthConfig;
+  readonly logger?: Logger;
+  /** Create the demo session on first start (default true). */
+  readonly demo?: boolean;
+  /** Extra services for every engine (e.g. task-node services). */
+  readonly services?: EngineServices;
+  readonly registry?: NodeRegistry;
+  readonly clock?: Clock;
+  /** How long an unused Yjs room stays loaded. */
+  readonly unloadDelayMs?: number;
+}
+
+export interface PatchbayServer {
+  /** `http://host:port` */
+  readonly url: string;
+  readonly port: number;
+  readonly app: Hono;
+  readonly sessions: SessionManager;
+  readonly metrics: MetricsRegistry;
+  /** Stops accepting, closes sockets, stops engines, stores what is pending, closes storage. */
+  close(): Promise<void>;
+}
+
+/** Builds the Hono app from its parts (no listening, no files). */
+export function createApp(parts: {
+  sessions: SessionManager;
+  hub: ControlHub;
+  rooms: RoomManager;
+  registry: NodeRegistry;
+  metrics: MetricsRegistry;
+  authenticator: Authenticator;
+  clock: Clock;
+  log: Logger;
+  services?: EngineServices;
+}): Hono {
+  const { authenticator, log } = parts;
   const app = new Hono();
-  app.get('/healthz', (c) => c.json({ ok: true }));
+  const authenticate = async (c: Context): Promise<Result<Identity>> =>
+    authenticator.authenticate(requestToken(c.req.raw));
+  const requireAuth: MiddlewareHandler = async (c, next) => {
+    const who = await authenticate(c);
+    if (!who.ok) return c.json(errorBody(who.error), statusOf(who.error.code));
+    c.set('identity' as never, who.value as never);
+    await next();
+  };
+
+  app.onError((e, c) => {
+    log.error({ err: e, path: c.req.path }, 'request failed');
+    return c.json(
+      errorBody({ code: 'internal', message: 'the server failed on this request' }),
+      500,
+    );
+  });
+  app.notFound((c) =>
+    c.json(errorBody({ code: 'not_found', message: `no route ${c.req.path}` }), 404),
+  );
+
   app.get('/', (c) => c.html(PLACEHOLDER_HTML));
+  // WebSockets first: they authenticate themselves and close with 4401 rather than answer 401.
+  app.get(
+    '/yjs/:sessionId',
+    createYjsRoute({
+      rooms: parts.rooms,
+      logger: log,
+      authenticate,
+      sessionExists: (id) => parts.sessions.exists(id),
+    }),
+  );
+  app.get('/api/v1/control', createControlRoute({ hub: parts.hub, authenticate, logger: log }));
+  registerApiRoutes(app, {
+    sessions: parts.sessions,
+    registry: parts.registry,
+    metrics: parts.metrics,
+    authenticator,
+    clock: parts.clock,
+    log,
+    ...(parts.services ? { services: parts.services } : {}),
+    requireAuth,
+  });
   return app;
+}
+
+/** Starts the server: storage, rooms, every stored session's engine, then the listener. */
+export async function createServer(options: ServerOptions): Promise<PatchbayServer> {
+  const log = options.logger ?? silentLogger;
+  mkdirSync(options.dataDir, { recursive: true });
+  const metrics = new MetricsRegistry();
+  const opened = openSqliteStorage({
+    dataDir: options.dataDir,
+    logger: log.child({ mod: 'storage' }),
+    metrics,
+  });
+  if (!opened.ok) throw new Error(`storage: ${opened.error.message}`);
+  const storage: Storage = opened.value;
+  const rooms = new RoomManager({
+    storage,
+    logger: log,
+    metrics,
+    ...(options.unloadDelayMs !== undefined ? { unloadDelayMs: options.unloadDelayMs } : {}),
+  });
+  const authenticator = new Authenticator(options.auth ?? { tokens: [] });
+  if (authenticator.open) {
+    log.warn(
+      { user: 'local', role: 'admin' },
+      'no tokens configured: open single-user mode, every request is the admin "local"',
+    );
+  }
+  const registry = options.registry ?? createCodecRegistry();
+  const clock = options.clock ?? nodeClock();
+  const services: EngineServices = {
+    // The compositor draws half its rows on a second thread when the host offers one.
+    [COMPOSITOR_THREADS_SERVICE]: nodeWorkerSpawner(),
+    ...options.services,
+  };
+  const roomProvider: RoomProvider = {
+    acquire: async (id) => {
+      const r = await rooms.acquire(id);
+      return r.ok ? ok(r.value) : err(r.error);
+    },
+    close: async (id) => rooms.evict(id),
+    identityOf: (origin) => (isClientOrigin(origin) ? origin.identity : undefined),
+  };
+  const sessions = new SessionManager({
+    storage,
+    rooms: roomProvider,
+    registry,
+    clock,
+    log: log.child({ mod: 'sessions' }),
+    metrics,
+    authenticator,
+    dataDir: options.dataDir,
+    services,
+  });
+  const updates = new RateMeter(UPDATES_RATE_WINDOW_MS, () => clock.now());
+  sessions.onClientUpdate = () => updates.mark();
+  const started = await sessions.start();
+  if (!started.ok) throw new Error(`sessions: ${started.error.message}`);
+  await createDemoOnce(options, sessions, log);
+
+  const hub = new ControlHub({ sessions, log: log.child({ mod: 'control' }) });
+  metrics
+    .describe(
+      YJS_CLIENT_UPDATES_COUNTER,
+      'counter',
+      'Document updates from clients the session bridges handled.',
+    )
+    .collector(
+      'patchbay_yjs_updates_per_second',
+      'gauge',
+      `Client document updates per second over the last ${UPDATES_RATE_WINDOW_MS / 1000} s.`,
+      () => [{ value: updates.perSecond() }],
+    )
+    .collector(
+      'patchbay_control_connections',
+      'gauge',
+      'Open control WebSocket connections.',
+      () => [{ value: hub.connectionCount }],
+    )
+    .collector(
+      'patchbay_websocket_connections',
+      'gauge',
+      'Open WebSocket connections, by endpoint.',
+      () => [
+        { labels: { endpoint: 'control' }, value: hub.connectionCount },
+        { labels: { endpoint: 'yjs' }, value: rooms.stats().connections },
+      ],
+    )
+    .collector('patchbay_sessions_open', 'gauge', 'Sessions whose engine is running.', () => [
+      { value: sessions.openCount },
+    ])
+    .collector(
+      'patchbay_control_rejected_frames_total',
+      'counter',
+      'Control frames refused as malformed.',
+      () => [{ value: hub.rejectedFrames }],
+    );
+
+  const app = createApp({
+    sessions,
+    hub,
+    rooms,
+    registry,
+    metrics,
+    authenticator,
+    clock,
+    log,
+    services,
+  });
+  const wss = createYjsWebSocketServer();
+  const server = await new Promise<ServerType>((resolve, reject) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: options.port ?? 0,
+        ...(options.hostname ? { hostname: options.hostname } : {}),
+        websocket: { server: wss },
+      },
+      () => resolve(s),
+    );
+    s.once('error', reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = options.hostname ?? 'localhost';
+  log.info({ port, dataDir: options.dataDir, sessions: sessions.openCount }, 'patchbay listening');
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    app,
+    sessions,
+    metrics,
+    close() {
+      closing ??= (async () => {
+        hub.dispose();
+        await sessions.shutdown();
+        await rooms.close();
+        for (const client of wss.clients) client.terminate();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await storage.close();
+        log.info({}, 'patchbay stopped');
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The demo session, once per data dir (a marker file remembers it, so deleting it sticks). */
+async function createDemoOnce(
+  options: ServerOptions,
+  sessions: SessionManager,
+  log: Logger,
+): Promise<void> {
+  if (options.demo === false) return;
+  const marker = join(options.dataDir, DEMO_MARKER_FILE);
+  if (existsSync(marker)) return;
+  const created = await sessions.create({ pipeline: demoPipeline() }, undefined);
+  if (!created.ok) {
+    log.error({ problems: created.error }, 'demo session could not be created');
+    return;
+  }
+  writeFileSync(marker, `${created.value.id}\n`);
+  log.info({ session: created.value.id }, 'demo session created');
 }

@@ -44,6 +44,17 @@ const KNOWN: Readonly<Record<string, { type: MetricType; help: string }>> = {
     type: 'counter',
     help: 'Packets dropped on best-effort connections.',
   },
+  patchbay_yjs_rooms: { type: 'gauge', help: 'Session documents loaded in memory (open rooms).' },
+  patchbay_yjs_connections: { type: 'gauge', help: 'Open Yjs WebSocket connections.' },
+  patchbay_yjs_updates_total: { type: 'counter', help: 'Document updates stored and broadcast.' },
+  patchbay_yjs_rejected_frames_total: {
+    type: 'counter',
+    help: 'Yjs frames refused (text, too large, malformed).',
+  },
+  patchbay_storage_latency_ms: {
+    type: 'summary',
+    help: 'Storage call latency in milliseconds, by operation.',
+  },
 };
 
 export class MetricsRegistry implements ServerMetrics {

@@ -77,7 +77,6 @@ export interface SessionBridgeOptions {
   readonly onClientUpdate?: () => void;
 }
 
-
 export class SessionBridge {
   readonly #o: SessionBridgeOptions;
   #applied: Pipeline = emptyPipeline();

@@ -1,0 +1,86 @@
+/**
+ * The demo session created on a server's first start: a compositor over two colorbars
+ * sources (picture in picture) and a sine → gain → sink audio chain. Sizes are modest so an
+ * idle server stays cheap.
+ */
+import type { Pipeline } from '@patchbay/protocol';
+
+/** The demo session's name. */
+export const DEMO_SESSION_NAME = 'Demo: picture in picture and a tone';
+/** Marks, in the data dir, that the demo was created once (deleting it is then respected). */
+export const DEMO_MARKER_FILE = '.demo-created';
+
+/**
+ * HOOK for the task-node issue: the small LLM chain (text input → llm inference → text output)
+ * is added to the demo here. Return its nodes and connections; `undefined` adds nothing.
+ */
+export function demoTaskChain(): Pick<Pipeline, 'nodes' | 'connections'> | undefined {
+  return undefined;
+}
+
+export function demoPipeline(): Pipeline {
+  const pipeline: Pipeline = {
+    name: DEMO_SESSION_NAME,
+    description: 'Two test sources composited, and a sine through a gain.',
+    mode: 'dynamic',
+    nodes: {
+      bars_main: {
+        kind: 'video::colorbars',
+        params: { width: 640, height: 360, fps: 15 },
+        position: { x: 0, y: 0 },
+      },
+      bars_inset: {
+        kind: 'video::colorbars',
+        params: { width: 320, height: 180, fps: 15 },
+        position: { x: 0, y: 160 },
+      },
+      mix: {
+        kind: 'video::compositor',
+        params: {
+          width: 640,
+          height: 360,
+          fps: 15,
+          layers: {
+            in_1: { rect: { x: 420, y: 230, width: 200, height: 112 }, opacity: 0.9 },
+          },
+        },
+        position: { x: 320, y: 80 },
+      },
+      tone: {
+        kind: 'audio::sine',
+        params: { frequency_hz: 440, duration_ms: 0 },
+        position: { x: 0, y: 360 },
+      },
+      volume: { kind: 'audio::gain', params: { gain: 0.5 }, position: { x: 320, y: 360 } },
+      speaker: { kind: 'core::sink', params: {}, position: { x: 640, y: 360 } },
+    },
+    connections: {
+      'bars_main.out->mix.in_0': {
+        from: { node: 'bars_main', pin: 'out' },
+        to: { node: 'mix', pin: 'in_0' },
+        mode: 'reliable',
+      },
+      'bars_inset.out->mix.in_1': {
+        from: { node: 'bars_inset', pin: 'out' },
+        to: { node: 'mix', pin: 'in_1' },
+        mode: 'reliable',
+      },
+      'tone.out->volume.in': {
+        from: { node: 'tone', pin: 'out' },
+        to: { node: 'volume', pin: 'in' },
+        mode: 'reliable',
+      },
+      'volume.out->speaker.in': {
+        from: { node: 'volume', pin: 'out' },
+        to: { node: 'speaker', pin: 'in' },
+        mode: 'reliable',
+      },
+    },
+  };
+  const chain = demoTaskChain();
+  if (chain) {
+    Object.assign(pipeline.nodes, chain.nodes);
+    Object.assign(pipeline.connections, chain.connections);
+  }
+  return pipeline;
+}
