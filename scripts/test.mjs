@@ -7,8 +7,8 @@
  * A suite that crashes or exits non-zero without reporting a failure counts as one failure, so
  * a broken tool can never turn into a green run. Under CI=true each suite's duration is printed.
  */
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,10 +25,14 @@ const ENV = {
   DO_NOT_TRACK: '1',
 };
 
-/** Runs a command with inherited stdio; resolves to its exit code, or null if it could not run or was killed. */
-function run(command, args) {
+/**
+ * Runs a command from node_modules/.bin (or an absolute path) with inherited stdio; resolves to
+ * its exit code, or null if it could not run or was killed.
+ */
+function run(command, args, env = ENV) {
   return new Promise((resolvePromise) => {
-    const child = spawn(join(BIN, command), args, { cwd: ROOT, env: ENV, stdio: 'inherit' });
+    const file = command.startsWith('/') ? command : join(BIN, command);
+    const child = spawn(file, args, { cwd: ROOT, env, stdio: 'inherit' });
     child.on('error', (err) => {
       console.error(`[test] could not start ${command}: ${err.message}`);
       resolvePromise(null);
@@ -85,6 +89,85 @@ async function vitest() {
   }
 }
 
+const CHROMIUM_CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+
+/**
+ * The Chromium the e2e suite drives: PATCHBAY_CHROMIUM, else Debian's. When it is missing it is
+ * installed with apt if this process may (root, apt-get present); otherwise the exact command
+ * to run is printed and null returned. Playwright's own browser download is never used.
+ */
+async function ensureChromium() {
+  const configured = process.env.PATCHBAY_CHROMIUM;
+  if (configured) {
+    if (existsSync(configured)) return configured;
+    console.error(`[test] PATCHBAY_CHROMIUM=${configured} does not exist`);
+    return null;
+  }
+  const found = () => CHROMIUM_CANDIDATES.find((path) => existsSync(path));
+  if (found()) return found();
+  const canApt = process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+  if (!canApt) {
+    console.error(
+      '[test] Chromium is missing. Install it with: sudo apt-get install -y chromium ' +
+        '(or set PATCHBAY_CHROMIUM to a Chromium binary), then run npm test again.',
+    );
+    return null;
+  }
+  console.log('[test] Chromium is missing: installing Debian chromium with apt-get');
+  const aptEnv = { ...ENV, DEBIAN_FRONTEND: 'noninteractive' };
+  if ((await run('/usr/bin/apt-get', ['update', '-qq'], aptEnv)) !== 0) return null;
+  const installed = await run(
+    '/usr/bin/apt-get',
+    ['install', '-y', '-qq', '--no-install-recommends', 'chromium', 'fonts-dejavu-core'],
+    aptEnv,
+  );
+  return installed === 0 ? (found() ?? null) : null;
+}
+
+/** Builds the studio, then runs e2e/ with Playwright against a server the config starts. */
+async function e2e() {
+  const chromium = await ensureChromium();
+  if (!chromium) return { passed: 0, failed: 1 };
+  try {
+    console.log(`[test] ${execFileSync(chromium, ['--version'], { encoding: 'utf8' }).trim()}`);
+  } catch {
+    console.error(`[test] ${chromium} does not run`);
+    return { passed: 0, failed: 1 };
+  }
+  if ((await run('vite', ['build', 'apps/web', '--logLevel', 'warn'])) !== 0) {
+    console.error('[test] the web studio did not build');
+    return { passed: 0, failed: 1 };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'patchbay-e2e-'));
+  const reportFile = join(dir, 'report.json');
+  try {
+    const code = await run(
+      'playwright',
+      ['test', '--config', 'e2e/playwright.config.ts', '--reporter=list,json'],
+      { ...ENV, PATCHBAY_CHROMIUM: chromium, PLAYWRIGHT_JSON_OUTPUT_NAME: reportFile },
+    );
+    let report;
+    try {
+      report = JSON.parse(readFileSync(reportFile, 'utf8'));
+    } catch {
+      console.error('[test] Playwright wrote no JSON report; counting it as one failure');
+      return { passed: 0, failed: 1 };
+    }
+    const stats = report.stats ?? {};
+    const passed = (stats.expected ?? 0) + (stats.flaky ?? 0);
+    let failed = stats.unexpected ?? 0;
+    // Errors outside tests (config, global setup, a web server that never came up).
+    failed += (report.errors ?? []).length;
+    if (code !== 0 && failed === 0) {
+      console.error(`[test] Playwright exited ${code} with no failed test; counting one failure`);
+      failed = 1;
+    }
+    return { passed, failed };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const SUITES = [
   // turbo runs each workspace's `typecheck` (tsc -p) in parallel; --continue reports them all.
   { name: 'typecheck', run: () => oneCheck([['turbo', ['run', 'typecheck', '--continue']]]) },
@@ -98,14 +181,8 @@ const SUITES = [
       ]),
   },
   { name: 'vitest', run: vitest },
-  // E2E HOOK: the Playwright suite (e2e/*.spec.ts against apps/server + apps/web in headless
-  // Debian chromium) is added here, last, so the cheap checks fail first. Shape:
-  //   { name: 'e2e', run: playwright }
-  // where playwright() runs `playwright test --reporter=list,json` with
-  // PLAYWRIGHT_JSON_OUTPUT_NAME pointing at a temp file, counts `stats.expected` as passed and
-  // `stats.unexpected` as failed, and, like vitest(), counts a non-zero exit with no failed test
-  // as one failure. When chromium is missing it installs it with apt if it can, and otherwise
-  // fails with the exact command to run.
+  // Last, so the cheap checks fail first: the Playwright suite in headless Debian chromium.
+  { name: 'e2e', run: e2e },
 ];
 
 let passed = 0;
