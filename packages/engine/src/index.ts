@@ -7,7 +7,7 @@ export {
   PACKETS_DROPPED_COUNTER,
 } from './engine';
 export type { EngineEvent, EngineOptions, EnginePolicy, NodeSnapshot, OpResult } from './engine';
-export { runOneshot, pipelineOps, describeStates } from './oneshot';
+export { runOneshot, pipelineOps, describeStates, taskSinks } from './oneshot';
 export type { OneshotOptions, OneshotResult } from './oneshot';
 export { NodeRegistry } from './registry';
 export type { AnyNodeDefinition, NodeKindInfo } from './registry';
@@ -49,3 +49,38 @@ export { packetToBytes } from './nodes/io/io-nodes';
 export { ManualClock, settle } from './testing/manual-clock';
 export { RecordingMetrics } from './testing/recording-metrics';
 export { pipelineOf, addCollector } from './testing/pipelines';
+export { defineTaskNode, isTaskDefinition } from './tasks/task-api';
+export type {
+  TaskBehaviour,
+  TaskContext,
+  TaskInputs,
+  TaskNodeDefinition,
+  TaskNodeSpec,
+  TaskOutputs,
+  TaskResult,
+} from './tasks/task-api';
+export { CompositeExecutor, NOT_HANDLED, builtinExecutor } from './tasks/executor';
+export type { TaskExecution, TaskExecutor, TaskRequest } from './tasks/executor';
+export { wireOutput } from './tasks/demand-runner';
+export type { RunEvent } from './tasks/demand-runner';
+export { LlmGateway, gatewayFor } from './tasks/llm-gateway';
+export type { LlmAcquireRequest, LlmLease } from './tasks/llm-gateway';
+export { TASK_NODES } from './tasks/task-nodes';
+export { DEFAULT_CONTEXT_SIZE, ModelDescriptorSchema } from './tasks/nodes/llm-nodes';
+export type { ModelDescriptor } from './tasks/nodes/llm-nodes';
+export {
+  LLM_BACKEND_SERVICE,
+  FILE_STORE_SERVICE,
+  HTTP_CLIENT_SERVICE,
+} from './tasks/task-services';
+export type {
+  FileStore,
+  HttpClient,
+  HttpResponse,
+  LlmBackend,
+  LlmGenerateRequest,
+  LlmGeneration,
+  LlmLoadRequest,
+  LlmModelSettings,
+  LoadedLlmModel,
+} from './tasks/task-services';
