@@ -176,6 +176,29 @@ describe('NodeLlamaBackend on the generated tiny model', () => {
     expect(values).toContain(JSON.parse(g.text));
   });
 
+  it('[X3] sampling honours temperature and seed: same seed, same text; seeds differ', async () => {
+    // Under a grammar the planted weights leave the choices nearly equally likely, so
+    // sampling (not the chain) decides which value comes out.
+    const values = ['alpha', 'bravo', 'charlie', 'delta', 'echo', 'foxtrot', 'golf', 'hotel'];
+    const sample = async (seed: number) =>
+      (
+        await generate(model, 'pick one', {
+          jsonSchema: { enum: values },
+          temperature: 1.5,
+          seed,
+          maxTokens: 16,
+        })
+      ).text;
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 6; seed++) {
+      const text = await sample(seed);
+      expect(values).toContain(JSON.parse(text));
+      expect(await sample(seed)).toBe(text);
+      seen.add(text);
+    }
+    expect(seen.size).toBeGreaterThan(1);
+  });
+
   it('[X3] a JSON Schema that cannot become a grammar is bad_params', async () => {
     const r = await model.generate(request('once upon a', { jsonSchema: 'not a schema' }));
     expect(r.ok).toBe(false);

@@ -252,9 +252,12 @@ class NodeLlamaModel implements LoadedLlmModel {
     } finally {
       unlink();
       completion.dispose({ disposeSequence: false });
-      this.running.delete(entry);
-      await this.release(sequence);
-      settle();
+      // The caller has its result now; clearing the sequence for the next request happens
+      // after, and dispose waits for it through `done`.
+      void this.release(sequence).then(() => {
+        this.running.delete(entry);
+        settle();
+      });
     }
   }
 
