@@ -1,0 +1,144 @@
+/**
+ * One open session in the browser: its Y.Doc over `/yjs/<id>` (stock y-websocket provider),
+ * this tab's edit origin, its stamper (S1: a new nonce on every reconnect) and its own undo
+ * manager (only this tab's edits are undone, never someone else's).
+ */
+import { documentMaps } from '@patchbay/document';
+import { ClientStamper } from '@patchbay/protocol';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { socketUrl } from '../api/token';
+import type { LinkStatus } from './control-client';
+
+/** Edits closer together than this merge into one undo step (a drag is stopped explicitly). */
+export const UNDO_CAPTURE_MS = 500;
+
+/** The identity the server stamps on this tab's awareness (S: awareness is not trusted from clients). */
+export interface PresenceUser {
+  readonly id: string;
+  readonly name: string;
+  readonly color: string;
+}
+
+/** What each tab publishes in awareness (the server adds `user`). */
+export interface PresenceState {
+  readonly user?: PresenceUser;
+  /** Pointer in canvas (flow) coordinates. */
+  readonly cursor?: { readonly x: number; readonly y: number } | null;
+  readonly selection?: readonly string[];
+  /** What the user is dragging right now: a node, or a compositor layer of a node. */
+  readonly dragging?: { readonly node: string; readonly layer?: string } | null;
+}
+
+export interface SessionConnectionOptions {
+  readonly sessionId: string;
+  readonly randomUuid?: () => string;
+  /** Base of the Yjs socket (`ws://host/yjs`); the room is the session id. */
+  readonly yjsUrl?: string;
+}
+
+export class SessionConnection {
+  readonly sessionId: string;
+  readonly doc = new Y.Doc();
+  /** The origin of every transaction this tab makes; the undo manager tracks only it. */
+  readonly origin: object;
+  readonly provider: WebsocketProvider;
+  readonly stamper: ClientStamper;
+  readonly undo: Y.UndoManager;
+  #status: LinkStatus = 'connecting';
+  #everConnected = false;
+  #synced = false;
+  readonly #listeners = new Set<() => void>();
+  readonly #randomUuid: () => string;
+
+  constructor(o: SessionConnectionOptions) {
+    this.sessionId = o.sessionId;
+    this.origin = { session: o.sessionId, tab: 'local' };
+    this.#randomUuid = o.randomUuid ?? (() => crypto.randomUUID());
+    this.stamper = new ClientStamper(this.#randomUuid);
+    const { nodes, connections, meta } = documentMaps(this.doc);
+    this.undo = new Y.UndoManager([nodes, connections, meta], {
+      trackedOrigins: new Set([this.origin]),
+      captureTimeout: UNDO_CAPTURE_MS,
+    });
+    const token = socketUrl('/yjs');
+    const url = new URL(o.yjsUrl ?? token);
+    const params: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) params[k] = v;
+    url.search = '';
+    this.provider = new WebsocketProvider(url.toString().replace(/\/$/, ''), o.sessionId, this.doc, {
+      params,
+    });
+    this.provider.on('status', ({ status }: { status: string }) => {
+      if (status === 'connected') {
+        // S1: every reconnect is a new connection with a new nonce and fresh revisions.
+        if (this.#everConnected) this.stamper.reconnect(this.#randomUuid());
+        this.#everConnected = true;
+        this.#setStatus('connected');
+      } else {
+        this.#setStatus(this.provider.wsUnsuccessfulReconnects >= 2 ? 'offline' : 'connecting');
+      }
+    });
+    this.provider.on('connection-close', () => {
+      if (this.provider.wsUnsuccessfulReconnects >= 2) this.#setStatus('offline');
+    });
+    this.provider.on('sync', (synced: boolean) => {
+      this.#synced = synced;
+      this.#emit();
+    });
+    this.undo.on('stack-item-added', () => this.#emit());
+    this.undo.on('stack-item-popped', () => this.#emit());
+    this.undo.on('stack-cleared', () => this.#emit());
+  }
+
+  get status(): LinkStatus {
+    return this.#status;
+  }
+
+  get synced(): boolean {
+    return this.#synced;
+  }
+
+  /** Listen for status, sync and undo-stack changes. */
+  subscribe(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Publish part of this tab's presence. */
+  setPresence<K extends keyof PresenceState>(key: K, value: PresenceState[K]): void {
+    this.provider.awareness.setLocalStateField(key, value);
+  }
+
+  /** Other tabs' presence, by awareness client id. */
+  peers(): Map<number, PresenceState> {
+    const out = new Map<number, PresenceState>();
+    for (const [id, state] of this.provider.awareness.getStates()) {
+      if (id === this.provider.awareness.clientID) continue;
+      out.set(id, state as PresenceState);
+    }
+    return out;
+  }
+
+  /** Start a new undo step now (call at pointer-down, so a gesture never merges with the last one). */
+  beginGesture(): void {
+    this.undo.stopCapturing();
+  }
+
+  destroy(): void {
+    this.undo.destroy();
+    this.provider.destroy();
+    this.doc.destroy();
+    this.#listeners.clear();
+  }
+
+  #setStatus(s: LinkStatus): void {
+    if (s === this.#status) return;
+    this.#status = s;
+    this.#emit();
+  }
+
+  #emit(): void {
+    for (const l of this.#listeners) l();
+  }
+}
