@@ -30,6 +30,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await model?.dispose();
+  await backend.dispose();
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -242,6 +243,25 @@ describe('NodeLlamaBackend on the generated tiny model', () => {
     await disposing;
     expect(r.ok && r.value.stopReason).toBe('cancelled');
     expect(q.ok ? 'ok' : q.error.code).toBe('inference_failed');
+  });
+
+  it('[X4] a load whose signal fires (before or during loading) is cancelled', async () => {
+    const before = createStop();
+    before.stop();
+    const early = await backend.load({
+      path: modelPath,
+      settings: SETTINGS,
+      signal: before.signal,
+    });
+    expect(early.ok ? 'ok' : early.error.code).toBe('cancelled');
+    const during = createStop();
+    const r = await backend.load({
+      path: modelPath,
+      settings: SETTINGS,
+      signal: during.signal,
+      onProgress: () => during.stop(),
+    });
+    expect(r.ok ? 'ok' : r.error.code).toBe('cancelled');
   });
 
   it('[X4] a missing file is model_not_found', async () => {

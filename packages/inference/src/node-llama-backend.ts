@@ -101,6 +101,14 @@ export class NodeLlamaBackend implements LlmBackend {
     return this.llama;
   }
 
+  /** Frees the llama.cpp runtime (host shutdown). Dispose the models loaded from it first. */
+  async dispose(): Promise<void> {
+    const llama = this.llama;
+    this.llama = undefined;
+    const runtime = await llama?.catch(() => undefined);
+    await runtime?.dispose();
+  }
+
   async load(request: LlmLoadRequest): Promise<Result<LoadedLlmModel>> {
     const { path, settings, onProgress, signal } = request;
     const invalid = validSettings(settings);
