@@ -1,8 +1,14 @@
 import { createReadStream, createWriteStream, existsSync, readFileSync, statSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { createCodecRegistry, nodeClock, nodeWorkerSpawner } from '@patchbay/codecs';
-import { COMPOSITOR_THREADS_SERVICE, describeStates, runOneshot } from '@patchbay/engine';
-import type { OneshotIO } from '@patchbay/engine';
+import {
+  COMPOSITOR_THREADS_SERVICE,
+  describeStates,
+  isTaskDefinition,
+  runOneshot,
+  taskSinks,
+} from '@patchbay/engine';
+import type { EngineServices, OneshotIO, RunEvent } from '@patchbay/engine';
 import { describeState, importPipelineYaml } from '@patchbay/protocol';
 import type { Pipeline, Problem } from '@patchbay/protocol';
 
@@ -11,6 +17,7 @@ export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
 
 const USAGE = `usage:
   patchbay run <file.yml> [--input NAME=FILE …] [--output FILE] [--quiet]
+               [--data-dir DIR] [--threads N]
   patchbay validate <file.yml>
   patchbay export <sessionId> [--server URL]`;
 
@@ -54,6 +61,10 @@ interface Args {
   output: string | undefined;
   server: string | undefined;
   quiet: boolean;
+  /** Where task nodes' files and models live (default $PATCHBAY_DATA_DIR, else the current directory). */
+  dataDir: string | undefined;
+  /** CPU threads for local LLM inference. */
+  threads: number | undefined;
 }
 
 function parseArgs(argv: string[]): { ok: true; value: Args } | { ok: false; error: string } {
@@ -63,6 +74,8 @@ function parseArgs(argv: string[]): { ok: true; value: Args } | { ok: false; err
     output: undefined,
     server: undefined,
     quiet: false,
+    dataDir: undefined,
+    threads: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
@@ -82,7 +95,15 @@ function parseArgs(argv: string[]): { ok: true; value: Args } | { ok: false; err
       else if (a === '--server') args.server = next();
       else if (a.startsWith('--server=')) args.server = a.slice('--server='.length);
       else if (a === '--quiet' || a === '-q') args.quiet = true;
-      else if (a.startsWith('-') && a !== '-') return { ok: false, error: `unknown option ${a}` };
+      else if (a === '--data-dir') args.dataDir = next();
+      else if (a.startsWith('--data-dir=')) args.dataDir = a.slice('--data-dir='.length);
+      else if (a === '--threads' || a.startsWith('--threads=')) {
+        const v = a === '--threads' ? next() : a.slice('--threads='.length);
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1 || n > 256)
+          return { ok: false, error: `--threads takes a whole number from 1 to 256, got "${v}"` };
+        args.threads = n;
+      } else if (a.startsWith('-') && a !== '-') return { ok: false, error: `unknown option ${a}` };
       else args.positional.push(a);
     } catch (e) {
       return { ok: false, error: (e as Error).message };
@@ -149,18 +170,45 @@ async function run(args: Args, streams: CliStreams, say: (l: string) => void): P
         : new Promise<void>((resolve) => out.once('drain', () => resolve())),
   };
   const started = performance.now();
+  const registry = createCodecRegistry();
+  const isTask = (kind: string) => {
+    const def = registry.get(kind);
+    return def !== undefined && isTaskDefinition(def);
+  };
+  const sinks = taskSinks(pipeline, isTask);
+  // Task nodes get files, models and HTTP from @patchbay/inference; media-only runs never load it.
+  const taskServices: EngineServices = sinks.length > 0 ? await inferenceServices(args) : {};
+  let streamed = false;
+  const onRunEvent = (e: RunEvent) => {
+    if (e.type === 'node_stream' && !args.quiet) {
+      streams.stdout.write(e.chunk);
+      streamed = true;
+    } else if (e.type === 'node_run_failed' && !args.quiet) {
+      if (streamed) streams.stdout.write('\n');
+      streamed = false;
+      say(`patchbay: ${e.node} failed: ${e.reason}${e.code ? ` [${e.code}]` : ''}`);
+    }
+  };
   const result = await runOneshot(pipeline, {
-    registry: createCodecRegistry(),
+    registry,
     clock: nodeClock(),
     // The compositor draws half its rows on a second thread when the host offers one.
-    services: { [COMPOSITOR_THREADS_SERVICE]: nodeWorkerSpawner() },
+    services: { [COMPOSITOR_THREADS_SERVICE]: nodeWorkerSpawner(), ...taskServices },
     io,
+    onRunEvent,
     onState: (node, state) => {
       if (!args.quiet && (state.status === 'failed' || state.status === 'stopped')) {
         say(`patchbay: ${node} ${describeState(state)}`);
       }
     },
   });
+  if (streamed) streams.stdout.write('\n');
+  // The final text of each text::output the run ends in (after the live tokens, if any).
+  for (const sink of sinks) {
+    if (registry.canonical(pipeline.nodes[sink]!.kind) !== 'text::output') continue;
+    const text = result.outputs[sink];
+    if (typeof text === 'string') out.write(`${text}\n`);
+  }
   if (args.output)
     await new Promise<void>((resolve) =>
       (out as ReturnType<typeof createWriteStream>).end(resolve),
@@ -175,6 +223,17 @@ async function run(args: Args, streams: CliStreams, say: (l: string) => void): P
   if (!args.quiet)
     say(`patchbay: done in ${ms} ms (${describeStates(result.states).length} nodes)`);
   return EXIT.ok;
+}
+
+/** The task-node services of `@patchbay/inference`: data-directory files, node-llama-cpp, fetch. */
+async function inferenceServices(args: Args): Promise<EngineServices> {
+  const { createInferenceServices } = await import('@patchbay/inference');
+  return {
+    ...createInferenceServices({
+      dataDir: args.dataDir ?? process.env.PATCHBAY_DATA_DIR ?? process.cwd(),
+      ...(args.threads !== undefined ? { threads: args.threads } : {}),
+    }),
+  };
 }
 
 async function exportSession(
