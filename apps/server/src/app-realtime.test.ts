@@ -204,7 +204,8 @@ nodes:
       mode: 'reliable',
     };
     // One refusal may list several problems (edits that arrived together are handled together).
-    const codes = () => alice.refusals().flatMap((p) => p.problems?.map((q) => q.code) ?? [p.code]);
+    const codes = (): string[] =>
+      alice.refusals().flatMap((p) => p.problems?.map((q) => q.code) ?? [p.code]);
     await until(
       () => ['duplicate_node', 'unknown_kind', 'cycle'].every((c) => codes().includes(c)),
       'the editor to be told of each refusal',
