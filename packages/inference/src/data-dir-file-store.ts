@@ -6,7 +6,7 @@ import { lstat, mkdir, readFile, realpath, rename, rm, writeFile } from 'node:fs
 import { dirname, join, sep } from 'node:path';
 import { err, ok, problem } from '@patchbay/protocol';
 import type { ErrorCode, Result } from '@patchbay/protocol';
-import type { FileStore } from './engine-contract';
+import type { FileStore } from '@patchbay/engine';
 
 function fail<T>(code: ErrorCode, message: string): Result<T> {
   return err(problem(code, message));

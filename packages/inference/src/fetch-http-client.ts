@@ -1,10 +1,9 @@
 /**
  * `HttpClient` over Node's global `fetch` (outbound calls of `llm::openai`).
  */
-import type { StopSignal } from '@patchbay/engine';
 import { err, ok, PatchbayError, problem } from '@patchbay/protocol';
 import type { ErrorCode, Result } from '@patchbay/protocol';
-import type { HttpClient, HttpResponse } from './engine-contract';
+import type { HttpClient, HttpResponse, StopSignal } from '@patchbay/engine';
 import { abortSignalFor } from './stop-signal';
 
 type HttpRequest = Parameters<HttpClient['request']>[0];

@@ -7,7 +7,7 @@ import { FetchHttpClient } from './fetch-http-client';
 import { copyModelInto } from './testing/copy-model';
 import { createInferenceServices } from './inference-services';
 import { NodeLlamaBackend } from './node-llama-backend';
-import type { FileStore, LlmBackend } from './engine-contract';
+import type { FileStore, LlmBackend } from '@patchbay/engine';
 import { plantedContinuation } from './fixtures/planted-model';
 import { createStop } from './testing/stop-controller';
 

@@ -1,7 +1,6 @@
-import type { Logger } from '@patchbay/engine';
 import { DataDirFileStore } from './data-dir-file-store';
-import { FILE_STORE_SERVICE, HTTP_CLIENT_SERVICE, LLM_BACKEND_SERVICE } from './engine-contract';
-import type { FileStore, HttpClient, LlmBackend } from './engine-contract';
+import { FILE_STORE_SERVICE, HTTP_CLIENT_SERVICE, LLM_BACKEND_SERVICE } from '@patchbay/engine';
+import type { FileStore, HttpClient, LlmBackend, Logger } from '@patchbay/engine';
 import { FetchHttpClient } from './fetch-http-client';
 import { NodeLlamaBackend } from './node-llama-backend';
 

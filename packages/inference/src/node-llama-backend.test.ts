@@ -2,7 +2,7 @@ import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LlmGenerateRequest, LlmGeneration, LoadedLlmModel } from './engine-contract';
+import type { LlmGenerateRequest, LlmGeneration, LoadedLlmModel } from '@patchbay/engine';
 import { encodeGguf } from './fixtures/gguf-writer';
 import { ensureModel, plantedChatReply, plantedContinuation } from './fixtures/planted-model';
 import { NodeLlamaBackend } from './node-llama-backend';

@@ -5,16 +5,16 @@
 import { stat } from 'node:fs/promises';
 import type {
   LlmBackend,
+  Logger,
   LlmGenerateRequest,
   LlmGeneration,
   LlmLoadRequest,
   LlmModelSettings,
   LoadedLlmModel,
-} from './engine-contract';
+} from '@patchbay/engine';
 import { err, ok, problem } from '@patchbay/protocol';
 import type { ErrorCode, Result } from '@patchbay/protocol';
 import { silentLogger } from '@patchbay/engine';
-import type { Logger } from '@patchbay/engine';
 import {
   getLlama,
   LlamaCompletion,

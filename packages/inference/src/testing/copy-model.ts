@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { FileStore } from '../engine-contract';
+import type { FileStore } from '@patchbay/engine';
 import { ensureModel } from '../fixtures/planted-model';
 import type { PlantedPreset } from '../fixtures/planted-model';
 

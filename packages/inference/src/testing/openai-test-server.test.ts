@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { HttpResponse } from '../engine-contract';
+import type { HttpResponse } from '@patchbay/engine';
 import { FetchHttpClient } from '../fetch-http-client';
 import { plantedChatReply, plantedContinuation } from '../fixtures/planted-model';
 import { startOpenAiTestServer } from './openai-test-server';

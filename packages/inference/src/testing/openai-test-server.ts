@@ -6,7 +6,7 @@
  */
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
-import type { LlmBackend, LlmGeneration, LoadedLlmModel } from '../engine-contract';
+import type { LlmBackend, LlmGeneration, LoadedLlmModel } from '@patchbay/engine';
 import { ensureModel } from '../fixtures/planted-model';
 import { NodeLlamaBackend } from '../node-llama-backend';
 import { createStop } from './stop-controller';
