@@ -36,7 +36,7 @@ export function recordingMetrics(): RecordingMetrics {
     },
     observe(name, labels, value) {
       // Bounded: a long test must not grow memory through its metrics.
-      if (observations.length < 10_000) observations.push({ name, labels, value });
+      if (observations.length < 1_000) observations.push({ name, labels, value });
     },
   };
 }
