@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ControlEventSchema, err, problem } from '@patchbay/protocol';
 import { settle } from '../testing/manual-clock';
 import { defineTaskNode } from './task-api';
+import { DEFAULT_CHANNEL_CAPACITY } from '../channel';
 import { utf8Encode } from '../nodes/io/oneshot-io';
 import { NOT_HANDLED } from './executor';
 import type { TaskExecutor } from './executor';
@@ -72,6 +73,29 @@ describe('X5 demand runs', () => {
     expect(media.ok ? undefined : media.error.code).toBe('bad_request');
     const cancel = await t.engine.cancel('run-99');
     expect(cancel.ok ? undefined : cancel.error.code).toBe('not_found');
+  });
+
+  it('[X5] a cycle or a streaming upstream is a node failure naming the node, not a hang', async () => {
+    const t = taskEngine();
+    await t.build([
+      add('a', 'test::count'),
+      add('b', 'test::count'),
+      add('sine', 'audio::sine'),
+      add('c', 'test::count'),
+      link('a', 'b'),
+      link('b', 'a'),
+      link('sine', 'c'),
+    ]);
+    const loop = await t.demandAndWait('b');
+    expect(loop.end).toMatchObject({ type: 'run_failed', code: 'cycle' });
+    expect(loop.end.type === 'run_failed' ? loop.end.reason : '').toBe('cycle: b → a → b');
+    const media = await t.demandAndWait('c');
+    expect(media.end).toMatchObject({ type: 'run_failed', node: 'sine', code: 'bad_request' });
+    // The sine keeps streaming (20 ms frames) into the idle task node: the link never fills up.
+    await t.clock.advance(2_000);
+    await t.clock.advance(300); // a stats flush
+    const sent = t.engine.snapshot().nodes.find((n) => n.id === 'sine')?.stats.packets_out ?? 0;
+    expect(sent).toBeGreaterThan(DEFAULT_CHANNEL_CAPACITY * 2);
   });
 
   it('[X5] a task node that fails is a node_run_failed value with its code; the engine carries on', async () => {

@@ -104,6 +104,10 @@ export function defineTaskNode<P>(spec: TaskNodeSpec<P>): TaskNodeDefinition<P> 
 /** A task node between runs: live (so connections and tunes work as for any node), doing nothing. */
 const idleInstance: NodeInstance<unknown> = {
   async run(ctx) {
+    // Task nodes take no packets: a streaming node wired into one must never block on a full link.
+    while ((await ctx.recv()) !== null) {
+      // discarded
+    }
     await ctx.signal.promise;
   },
 };
