@@ -15,11 +15,12 @@ export interface InferenceServicesOptions {
 }
 
 /** The task-node services (X3) keyed as the engine looks them up; spread into `EngineServices`. */
-export interface InferenceServices {
+// A type alias, not an interface, so it is assignable to `EngineServices`' index signature.
+export type InferenceServices = {
   readonly [LLM_BACKEND_SERVICE]: LlmBackend;
   readonly [FILE_STORE_SERVICE]: FileStore;
   readonly [HTTP_CLIENT_SERVICE]: HttpClient;
-}
+};
 
 /** The Node implementations of the task-node services for one host. */
 export function createInferenceServices(options: InferenceServicesOptions): InferenceServices {
