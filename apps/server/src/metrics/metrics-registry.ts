@@ -28,7 +28,7 @@ export interface Sample {
  * Gauges whose zero means "this series no longer applies": a zero deletes the series instead of
  * keeping it forever (the one-hot node-state gauge of a removed node, E13).
  */
-const SPARSE_GAUGES = new Set<string>([NODE_STATE_GAUGE]);
+const SPARSE_GAUGES = new Set<string>([NODE_STATE_GAUGE, 'patchbay_node_packets']);
 
 /** Help text of the series the server and engine write, for `# HELP` lines. */
 const KNOWN: Readonly<Record<string, { type: MetricType; help: string }>> = {
@@ -43,6 +43,10 @@ const KNOWN: Readonly<Record<string, { type: MetricType; help: string }>> = {
   patchbay_packets_dropped_total: {
     type: 'counter',
     help: 'Packets dropped on best-effort connections.',
+  },
+  patchbay_node_packets: {
+    type: 'gauge',
+    help: 'Packets each node received (in), sent (out) and dropped since it started.',
   },
   patchbay_yjs_rooms: { type: 'gauge', help: 'Session documents loaded in memory (open rooms).' },
   patchbay_yjs_connections: { type: 'gauge', help: 'Open Yjs WebSocket connections.' },

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type * as Y from 'yjs';
 import { readPipeline } from '@patchbay/document';
 import { Engine } from '@patchbay/engine';
-import type { Clock, EngineServices, Logger, NodeRegistry } from '@patchbay/engine';
+import type { Clock, EngineEvent, EngineServices, Logger, NodeRegistry } from '@patchbay/engine';
 import { err, importPipelineYaml, ok, problem } from '@patchbay/protocol';
 import type { ControlEvent, Pipeline, Problem, Result, SessionInfo } from '@patchbay/protocol';
 import type { Authenticator } from '../auth/auth';
@@ -68,6 +68,9 @@ interface OpenSession {
   readonly room: RoomLease;
   readonly offEngine: () => void;
 }
+
+/** Packets each node received, sent and dropped (from the engine's stats), for `/metrics`. */
+export const NODE_PACKETS_GAUGE = 'patchbay_node_packets';
 
 /** Counts document updates from clients, for `/metrics`. */
 export const YJS_CLIENT_UPDATES_COUNTER = 'patchbay_yjs_client_updates_total';
@@ -270,6 +273,7 @@ export class SessionManager {
       pacing: 'realtime',
     });
     const offEngine = engine.subscribe((e) => {
+      this.#packetGauges(id, e);
       const event = controlEventOf(id, e);
       if (event) this.#emit({ kind: 'event', session: id, event });
     });
@@ -303,6 +307,22 @@ export class SessionManager {
       'session engine started',
     );
     return ok(session);
+  }
+
+  /** `patchbay_node_packets{session,node,direction}` from the engine's coalesced stats. */
+  #packetGauges(session: string, e: EngineEvent): void {
+    if (e.type === 'node_stats') {
+      for (const direction of ['in', 'out', 'dropped'] as const) {
+        const value = e.stats[`packets_${direction}`];
+        if (typeof value === 'number') {
+          this.#o.metrics.setGauge(NODE_PACKETS_GAUGE, { session, node: e.node, direction }, value);
+        }
+      }
+    } else if (e.type === 'node_removed') {
+      for (const direction of ['in', 'out', 'dropped'] as const) {
+        this.#o.metrics.setGauge(NODE_PACKETS_GAUGE, { session, node: e.node, direction }, 0);
+      }
+    }
   }
 
   async #closeSession(id: string): Promise<void> {
