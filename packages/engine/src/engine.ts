@@ -460,16 +460,27 @@ export class Engine {
     }
     const parsed = this.#registry.parseParams(def, rawParams);
     if (!parsed.ok) return err(problem('bad_params', `node ${id}: ${parsed.error}`, id));
+    const refused = this.#checkPaths(id, def, parsed.value);
+    if (refused) return err(refused);
+    return ok({ def, params: parsed.value, pins: def.pins(parsed.value) });
+  }
+
+  /** The file-path sandbox over a kind's `pathParams` (adds, tunes and batches alike, E15). */
+  #checkPaths(
+    id: string,
+    def: AnyNodeDefinition,
+    params: Record<string, unknown>,
+  ): Problem | undefined {
     for (const key of def.pathParams ?? []) {
-      const value = parsed.value[key];
+      const value = params[key];
       if (value === undefined || value === '') continue;
       const reason =
         typeof value !== 'string'
           ? 'a path must be a string'
           : (this.#policy.checkPath ?? defaultPathCheck)(value);
-      if (reason) return err(problem('path_not_allowed', `node ${id}: ${key}: ${reason}`, id));
+      if (reason) return problem('path_not_allowed', `node ${id}: ${key}: ${reason}`, id);
     }
-    return ok({ def, params: parsed.value, pins: def.pins(parsed.value) });
+    return undefined;
   }
 
   #addNode(id: string, kind: string, rawParams: Record<string, unknown>): Result<OpResult> {
@@ -951,6 +962,8 @@ export class Engine {
     if (!rec) return err(problem('unknown_node', `tune: node ${id} does not exist`, id));
     const merged = this.#registry.parseParams(rec.def, { ...rec.params, ...partial });
     if (!merged.ok) return err(problem('bad_params', `node ${id}: ${merged.error}`, id));
+    const refused = this.#checkPaths(id, rec.def, merged.value);
+    if (refused) return err(refused);
     const status = rec.state.status;
     if (status === 'creating' || status === 'initializing') {
       rec.pendingTunes.push({ params: partial, stamp });
@@ -1162,6 +1175,8 @@ export class Engine {
             const m = this.#registry.parseParams(live.def, { ...live.params, ...op.params });
             if (!m.ok)
               problems.push(problem('bad_params', `${at}: node ${op.id}: ${m.error}`, op.id));
+            const refused = m.ok ? this.#checkPaths(op.id, live.def, m.value) : undefined;
+            if (refused) problems.push({ ...refused, message: `${at}: ${refused.message}` });
           }
           return;
         }

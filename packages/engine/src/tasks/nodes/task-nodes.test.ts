@@ -270,6 +270,15 @@ describe('X3 file::read / file::write', () => {
     const t = taskEngine({ services: { [FILE_STORE_SERVICE]: store } });
     const added = await t.engine.addNode('r', 'file::read', { path: '../etc/passwd' });
     expect(added.ok ? undefined : added.error.code).toBe('path_not_allowed');
+    // A tune cannot move a path out either, alone or in a batch; the old path stays.
+    await t.build([add('w', 'file::write', { path: 'ok.txt' })]);
+    const tuned = await t.engine.tune('w', { path: '/etc/passwd' });
+    expect(tuned.ok ? undefined : tuned.error.code).toBe('path_not_allowed');
+    const batch = await t.engine.validateBatch([
+      { op: 'tune', id: 'w', params: { path: 'a/../../x' } },
+    ]);
+    expect(batch.map((p) => p.code)).toEqual(['path_not_allowed']);
+    expect(t.engine.snapshot().nodes.find((n) => n.id === 'w')?.params.path).toBe('ok.txt');
     // A host sandbox that is looser at add time still has the store refuse at run time.
     const loose = taskEngine({
       services: { [FILE_STORE_SERVICE]: store },
