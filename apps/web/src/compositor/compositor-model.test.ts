@@ -8,8 +8,22 @@ const view = parseView({
   height: 720,
   fps: 30,
   layers: [
-    { pin: 'in_1', z_index: 1, auto: false, rect: { x: 840, y: 460, width: 400, height: 225 }, opacity: 0.9, rotation_degrees: 0 },
-    { pin: 'in_0', z_index: 0, auto: true, rect: { x: 0, y: 0, width: 1280, height: 720 }, opacity: 1, rotation_degrees: 0 },
+    {
+      pin: 'in_1',
+      z_index: 1,
+      auto: false,
+      rect: { x: 840, y: 460, width: 400, height: 225 },
+      opacity: 0.9,
+      rotation_degrees: 0,
+    },
+    {
+      pin: 'in_0',
+      z_index: 0,
+      auto: true,
+      rect: { x: 0, y: 0, width: 1280, height: 720 },
+      opacity: 1,
+      rotation_degrees: 0,
+    },
   ],
 });
 
@@ -26,7 +40,11 @@ describe('compositor layer boxes', () => {
       undefined,
     );
     expect(boxes).toEqual([
-      expect.objectContaining({ pin: 'in_3', rect: { x: 1, y: 2, width: 3, height: 4 }, opacity: 0.5 }),
+      expect.objectContaining({
+        pin: 'in_3',
+        rect: { x: 1, y: 2, width: 3, height: 4 },
+        opacity: 0.5,
+      }),
     ]);
   });
 
@@ -37,6 +55,20 @@ describe('compositor layer boxes', () => {
     expect(dragged).toMatchObject({ held: true, rect: { x: 10, y: 20 }, opacity: 0.9 });
     // Other layers still follow the view data.
     expect(boxes.find((b) => b.pin === 'in_0')).toMatchObject({ held: false, auto: true });
+  });
+
+  it("[S6] while view data lags behind this tab's own edit, its layers are drawn from params", () => {
+    const params = { layers: { in_1: { rect: { x: 5, y: 5, width: 100, height: 50 } } } };
+    expect(layerBoxes(params, view, undefined, true).find((b) => b.pin === 'in_1')?.rect).toEqual({
+      x: 5,
+      y: 5,
+      width: 100,
+      height: 50,
+    });
+    // Caught up: the server's resolved geometry wins again.
+    expect(layerBoxes(params, view, undefined, false).find((b) => b.pin === 'in_1')?.rect.x).toBe(
+      840,
+    );
   });
 
   it('ignores view data that is not a layout', () => {

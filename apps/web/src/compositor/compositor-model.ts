@@ -105,16 +105,32 @@ export function layerParams(params: unknown): Record<string, LayerParams> {
 /**
  * The boxes to draw. The view data is the truth for geometry the server resolved; a layer only
  * in params (no view data yet) is drawn from its params; the layer being dragged (`held`) is
- * drawn from the gesture and ignores view data until the gesture ends (S7).
+ * drawn from the gesture and ignores view data until the gesture ends (S7). `viewBehind`: the
+ * latest view data does not yet include this tab's own last edit (S6), so layers with params
+ * are drawn from them until it does (no snap back between release and the server's answer).
  */
 export function layerBoxes(
   params: unknown,
   view: CompositorView | undefined,
   held?: { readonly pin: string; readonly layer: LayerParams },
+  viewBehind = false,
 ): LayerBox[] {
   const fromParams = layerParams(params);
   const boxes = new Map<string, LayerBox>();
   for (const l of view?.layers ?? []) {
+    const p = viewBehind ? fromParams[l.pin] : undefined;
+    if (p?.rect) {
+      boxes.set(l.pin, {
+        pin: l.pin,
+        rect: p.rect,
+        opacity: p.opacity ?? l.opacity,
+        rotation: p.rotation_degrees ?? l.rotation_degrees,
+        z: p.z_index ?? l.z_index,
+        auto: false,
+        held: false,
+      });
+      continue;
+    }
     boxes.set(l.pin, {
       pin: l.pin,
       rect: l.rect,
@@ -182,7 +198,12 @@ export function resizeRect(r: Rect, corner: Corner, dx: number, dy: number): Rec
   } else {
     height = Math.max(MIN_LAYER_SIDE, height + dy);
   }
-  return { x: Math.round(x), y: Math.round(y), width: Math.round(width), height: Math.round(height) };
+  return {
+    x: Math.round(x),
+    y: Math.round(y),
+    width: Math.round(width),
+    height: Math.round(height),
+  };
 }
 
 /** The param writes of a layer gesture (`['layers', pin, key]` paths), for one stamped transaction. */

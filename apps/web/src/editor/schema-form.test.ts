@@ -40,10 +40,22 @@ describe('schema → form fields', () => {
 
   it('a bounded number becomes a slider with a number box', () => {
     const width = byLabel(fields, 'width');
-    expect(width).toMatchObject({ control: 'number', integer: true, min: 1, max: 7680, slider: true });
+    expect(width).toMatchObject({
+      control: 'number',
+      integer: true,
+      min: 1,
+      max: 7680,
+      slider: true,
+    });
     expect(width.required).toBe(true);
     const fps = byLabel(fields, 'fps');
-    expect(fps).toMatchObject({ control: 'number', integer: false, min: 0, max: 240, slider: true });
+    expect(fps).toMatchObject({
+      control: 'number',
+      integer: false,
+      min: 0,
+      max: 240,
+      slider: true,
+    });
   });
 
   it('a number with a huge range gets a number box only', () => {

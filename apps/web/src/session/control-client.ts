@@ -153,7 +153,8 @@ export class ControlClient {
     ws.onopen = () => {
       this.#attempt = 0;
       this.#setStatus('connected');
-      for (const session of this.#sessions.keys()) void this.request({ type: 'subscribe', session });
+      for (const session of this.#sessions.keys())
+        void this.request({ type: 'subscribe', session });
       for (const l of this.#openListeners) l();
     };
     ws.onmessage = (m) => {
@@ -168,7 +169,10 @@ export class ControlClient {
         this.#closed = true;
         this.#setStatus('offline');
         for (const l of this.#errorListeners)
-          l({ code: e.code === 4403 ? 'forbidden' : 'unauthorized', message: e.reason || 'refused' });
+          l({
+            code: e.code === 4403 ? 'forbidden' : 'unauthorized',
+            message: e.reason || 'refused',
+          });
         return;
       }
       this.#scheduleReconnect();

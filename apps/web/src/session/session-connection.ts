@@ -66,9 +66,14 @@ export class SessionConnection {
     const params: Record<string, string> = {};
     for (const [k, v] of url.searchParams) params[k] = v;
     url.search = '';
-    this.provider = new WebsocketProvider(url.toString().replace(/\/$/, ''), o.sessionId, this.doc, {
-      params,
-    });
+    this.provider = new WebsocketProvider(
+      url.toString().replace(/\/$/, ''),
+      o.sessionId,
+      this.doc,
+      {
+        params,
+      },
+    );
     this.provider.on('status', ({ status }: { status: string }) => {
       if (status === 'connected') {
         // S1: every reconnect is a new connection with a new nonce and fresh revisions.

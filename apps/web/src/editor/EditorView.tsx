@@ -1,0 +1,169 @@
+import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import { addNode } from '@patchbay/document';
+import { useCallback, useEffect, useState } from 'react';
+import { CompositorEditor } from '../compositor/CompositorEditor';
+import { MonitorView } from '../monitor/MonitorView';
+import { useConnectionState, usePipeline } from '../session/hooks';
+import { useSession } from '../session/session-context';
+import { YamlPane } from '../yaml/YamlPane';
+import { GraphCanvas } from './GraphCanvas';
+import { Inspector } from './Inspector';
+import { freshNodeId } from './node-ids';
+import { Palette } from './Palette';
+
+type SideTab = 'inspector' | 'compositor' | 'yaml';
+
+/** `/s/:id`: palette, canvas, inspector / compositor / YAML, and the monitor panel. */
+export function EditorView() {
+  return (
+    <ReactFlowProvider>
+      <EditorLayout />
+    </ReactFlowProvider>
+  );
+}
+
+function EditorLayout() {
+  const { conn } = useSession();
+  const pipeline = usePipeline(conn);
+  const flow = useReactFlow();
+  const [selected, setSelected] = useState<string | undefined>();
+  const [tab, setTab] = useState<SideTab>('inspector');
+  const [monitorOpen, setMonitorOpen] = useState(false);
+  const selectedKind = selected ? pipeline.nodes[selected]?.kind : undefined;
+
+  const add = useCallback(
+    (kind: string, at?: { x: number; y: number }) => {
+      const id = freshNodeId(kind, new Set(Object.keys(pipeline.nodes)));
+      const canvas = document.querySelector('[data-testid="canvas"]')?.getBoundingClientRect();
+      const position =
+        at ??
+        (canvas
+          ? flow.screenToFlowPosition({
+              x: canvas.x + canvas.width / 2,
+              y: canvas.y + canvas.height / 2,
+            })
+          : { x: 0, y: 0 });
+      conn.beginGesture();
+      addNode(
+        conn.doc,
+        id,
+        { kind, params: {}, position: { x: Math.round(position.x), y: Math.round(position.y) } },
+        {
+          origin: conn.origin,
+        },
+      );
+      setSelected(id);
+    },
+    [conn, flow, pipeline],
+  );
+
+  // A node someone else removed is no longer selected here.
+  useEffect(() => {
+    if (selected && !pipeline.nodes[selected]) setSelected(undefined);
+  }, [pipeline, selected]);
+
+  return (
+    <div className={`editor${monitorOpen ? ' with-monitor' : ''}`}>
+      <EditorToolbar monitorOpen={monitorOpen} onToggleMonitor={() => setMonitorOpen((v) => !v)} />
+      <Palette onAdd={(k) => add(k)} />
+      <GraphCanvas pipeline={pipeline} selected={selected} onSelect={setSelected} onAdd={add} />
+      <aside className="side">
+        <div className="side-tabs" role="tablist">
+          {(['inspector', 'compositor', 'yaml'] as const).map((t) => (
+            <button
+              key={t}
+              type="button"
+              role="tab"
+              aria-selected={tab === t}
+              className={tab === t ? 'active' : ''}
+              onClick={() => setTab(t)}
+              data-testid={`side-tab-${t}`}
+            >
+              {t === 'yaml' ? 'YAML' : t[0]?.toUpperCase() + t.slice(1)}
+            </button>
+          ))}
+        </div>
+        {tab === 'inspector' ? (
+          selected ? (
+            <Inspector
+              pipeline={pipeline}
+              nodeId={selected}
+              onDeleted={() => setSelected(undefined)}
+            />
+          ) : (
+            <div className="empty">Select a node to edit its params.</div>
+          )
+        ) : null}
+        {tab === 'compositor' ? (
+          <CompositorEditor
+            pipeline={pipeline}
+            nodeId={selectedKind === 'video::compositor' ? selected : undefined}
+          />
+        ) : null}
+        {tab === 'yaml' ? <YamlPane pipeline={pipeline} /> : null}
+      </aside>
+      {monitorOpen ? (
+        <section className="monitor-panel" data-testid="monitor-panel">
+          <MonitorView />
+        </section>
+      ) : null}
+    </div>
+  );
+}
+
+function EditorToolbar(props: { monitorOpen: boolean; onToggleMonitor: () => void }) {
+  const { conn } = useSession();
+  const { canUndo, canRedo } = useConnectionState(conn);
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const target = e.target as HTMLElement | null;
+      if (
+        target &&
+        (target.tagName === 'INPUT' || target.tagName === 'TEXTAREA' || target.tagName === 'SELECT')
+      )
+        return;
+      if (!(e.ctrlKey || e.metaKey) || e.key.toLowerCase() !== 'z') {
+        if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === 'y') {
+          e.preventDefault();
+          conn.undo.redo();
+        }
+        return;
+      }
+      e.preventDefault();
+      if (e.shiftKey) conn.undo.redo();
+      else conn.undo.undo();
+    };
+    window.addEventListener('keydown', onKey);
+    return () => window.removeEventListener('keydown', onKey);
+  }, [conn]);
+  return (
+    <div className="editor-toolbar">
+      <button
+        type="button"
+        disabled={!canUndo}
+        onClick={() => conn.undo.undo()}
+        data-testid="undo"
+        title="Undo your last edit (Ctrl+Z)"
+      >
+        Undo
+      </button>
+      <button
+        type="button"
+        disabled={!canRedo}
+        onClick={() => conn.undo.redo()}
+        data-testid="redo"
+        title="Redo (Ctrl+Shift+Z)"
+      >
+        Redo
+      </button>
+      <button
+        type="button"
+        onClick={props.onToggleMonitor}
+        data-testid="toggle-monitor"
+        aria-pressed={props.monitorOpen}
+      >
+        {props.monitorOpen ? 'Hide monitor' : 'Show monitor'}
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,327 @@
+import { Background, Controls, ReactFlow, ViewportPortal, useReactFlow } from '@xyflow/react';
+import type {
+  Connection as FlowConnection,
+  Edge,
+  NodeChange,
+  OnSelectionChangeParams,
+} from '@xyflow/react';
+import { connect, disconnect, removeNode, setPosition } from '@patchbay/document';
+import { connectionId } from '@patchbay/protocol';
+import type { Connection, Pipeline } from '@patchbay/protocol';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { CommitThrottle } from '../compositor/commit-throttle';
+import { usePeers } from '../session/hooks';
+import { useSession } from '../session/session-context';
+import { showToast } from '../ui/toasts';
+import { autoLayout } from './node-ids';
+import { PALETTE_DRAG_TYPE } from './Palette';
+import { PipelineNodeView } from './PipelineNodeView';
+import type { PipelineFlowNode, PipelineNodeData } from './PipelineNodeView';
+import { connectionRefusal, inputHandles, outputHandles } from './pins';
+
+const nodeTypes = { pipeline: PipelineNodeView };
+/** Pointer positions sent to others at most this often. */
+const CURSOR_INTERVAL_MS = 50;
+
+/** The React Flow canvas bound to the shared document. */
+export function GraphCanvas(props: {
+  pipeline: Pipeline;
+  selected: string | undefined;
+  onSelect: (id: string | undefined) => void;
+  onAdd: (kind: string, at?: { x: number; y: number }) => void;
+}) {
+  const { conn, kinds, runtime } = useSession();
+  const { pipeline } = props;
+  const flow = useReactFlow();
+  const peers = usePeers(conn);
+  const connections = useMemo(() => Object.values(pipeline.connections), [pipeline]);
+
+  // Where nodes are drawn while this tab drags them (the document gets throttled commits).
+  const [dragging, setDragging] = useState<Record<string, { x: number; y: number }>>({});
+  const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
+  const dragThrottle = useRef<CommitThrottle<Record<string, { x: number; y: number }>>>(undefined);
+
+  const peerInfo = useMemo(() => {
+    const byNode = new Map<string, Array<{ name: string; color: string; dragging: boolean }>>();
+    for (const p of peers.values()) {
+      if (!p.user) continue;
+      const add = (node: string, isDragging: boolean) => {
+        const list = byNode.get(node) ?? [];
+        if (!list.some((x) => x.name === p.user?.name))
+          list.push({
+            name: p.user?.name ?? '',
+            color: p.user?.color ?? '#888',
+            dragging: isDragging,
+          });
+        byNode.set(node, list);
+      };
+      if (p.dragging) add(p.dragging.node, true);
+      for (const n of p.selection ?? []) add(n, false);
+    }
+    return byNode;
+  }, [peers]);
+
+  const nodes: PipelineFlowNode[] = useMemo(() => {
+    const ids = Object.keys(pipeline.nodes);
+    const missing = ids.filter((id) => !pipeline.nodes[id]?.position);
+    const auto =
+      missing.length > 0
+        ? autoLayout(
+            ids,
+            connections.map((c) => ({ from: c.from.node, to: c.to.node })),
+          )
+        : new Map<string, { x: number; y: number }>();
+    return ids.map((id) => {
+      const node = pipeline.nodes[id] as Pipeline['nodes'][string];
+      const info = kinds.get(node.kind);
+      const run = runtime.latestRun[id];
+      const stream = runtime.streams[id];
+      const data: PipelineNodeData = {
+        kind: node.kind,
+        known: info !== undefined || kinds.size === 0,
+        inputs: info ? inputHandles(info.inputs, id, connections) : [],
+        outputs: info ? outputHandles(info.outputs) : [],
+        ...(runtime.states[id] ? { state: runtime.states[id] } : {}),
+        ...(runtime.nodeErrors[id] ? { error: runtime.nodeErrors[id] } : {}),
+        ...(stream && (run === undefined || stream.run === run || info?.task)
+          ? { stream: stream.text }
+          : {}),
+        peers: peerInfo.get(id) ?? [],
+      };
+      return {
+        id,
+        type: 'pipeline' as const,
+        position: dragging[id] ?? node.position ?? auto.get(id) ?? { x: 0, y: 0 },
+        data,
+        selected: props.selected === id,
+        ...(measured[id] ? { measured: measured[id] } : {}),
+      };
+    });
+  }, [pipeline, connections, kinds, runtime, peerInfo, dragging, measured, props.selected]);
+
+  const edges: Edge[] = useMemo(
+    () =>
+      connections.map((c) => ({
+        id: connectionId(c),
+        source: c.from.node,
+        sourceHandle: c.from.pin,
+        target: c.to.node,
+        targetHandle: c.to.pin,
+        ...(c.mode === 'best_effort' ? { animated: true } : {}),
+        data: { mode: c.mode },
+      })),
+    [connections],
+  );
+
+  const refusalOf = useCallback(
+    (c: FlowConnection | Edge): string | undefined => {
+      const fromNode = pipeline.nodes[c.source];
+      const toNode = pipeline.nodes[c.target];
+      const fromInfo = fromNode ? kinds.get(fromNode.kind) : undefined;
+      const toInfo = toNode ? kinds.get(toNode.kind) : undefined;
+      if (!fromInfo || !toInfo) return 'unknown node kind';
+      return connectionRefusal(
+        { node: c.source, pin: c.sourceHandle ?? 'out', outputs: fromInfo.outputs },
+        { node: c.target, pin: c.targetHandle ?? 'in', inputs: toInfo.inputs },
+        connections,
+      );
+    },
+    [pipeline, kinds, connections],
+  );
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<PipelineFlowNode>[]) => {
+      const moves: Record<string, { x: number; y: number }> = {};
+      const sizes: Record<string, { width: number; height: number }> = {};
+      for (const ch of changes) {
+        if (ch.type === 'position' && ch.position && ch.dragging) moves[ch.id] = ch.position;
+        if (ch.type === 'select' && ch.selected) props.onSelect(ch.id);
+        if (ch.type === 'dimensions' && ch.dimensions) sizes[ch.id] = ch.dimensions;
+      }
+      if (Object.keys(moves).length > 0) {
+        setDragging((d) => ({ ...d, ...moves }));
+        dragThrottle.current?.push({ ...moves });
+      }
+      if (Object.keys(sizes).length > 0) setMeasured((m) => ({ ...m, ...sizes }));
+      // Removal goes through onNodesDelete (one transaction); the document is the node list.
+    },
+    [props],
+  );
+
+  const onNodeDragStart = useCallback(
+    (_e: unknown, node: PipelineFlowNode) => {
+      conn.beginGesture();
+      conn.setPresence('dragging', { node: node.id });
+      dragThrottle.current = new CommitThrottle((moves) => {
+        conn.doc.transact(() => {
+          for (const [id, pos] of Object.entries(moves))
+            setPosition(conn.doc, id, pos, { origin: conn.origin });
+        }, conn.origin);
+      });
+    },
+    [conn],
+  );
+
+  const onNodeDragStop = useCallback(() => {
+    dragThrottle.current?.end();
+    dragThrottle.current = undefined;
+    // Commit the final positions of everything this drag moved, then draw from the document.
+    setDragging((d) => {
+      conn.doc.transact(() => {
+        for (const [id, pos] of Object.entries(d))
+          setPosition(conn.doc, id, pos, { origin: conn.origin });
+      }, conn.origin);
+      return {};
+    });
+    conn.setPresence('dragging', null);
+  }, [conn]);
+
+  const onConnect = useCallback(
+    (c: FlowConnection) => {
+      const why = refusalOf(c);
+      if (why) {
+        showToast('error', why, 'pin_type_mismatch');
+        return;
+      }
+      conn.beginGesture();
+      const connection: Connection = {
+        from: { node: c.source, pin: c.sourceHandle ?? 'out' },
+        to: { node: c.target, pin: c.targetHandle ?? 'in' },
+        mode: 'reliable',
+      };
+      connect(conn.doc, connection, { origin: conn.origin });
+    },
+    [conn, refusalOf],
+  );
+
+  const lastRefusal = useRef<string | undefined>(undefined);
+  const isValidConnection = useCallback(
+    (c: FlowConnection | Edge) => {
+      const why = refusalOf(c);
+      lastRefusal.current = why;
+      return why === undefined;
+    },
+    [refusalOf],
+  );
+
+  const onConnectEnd = useCallback(() => {
+    if (lastRefusal.current) showToast('error', lastRefusal.current, 'pin_type_mismatch');
+    lastRefusal.current = undefined;
+  }, []);
+
+  const onNodesDelete = useCallback(
+    (deleted: PipelineFlowNode[]) => {
+      conn.beginGesture();
+      conn.doc.transact(() => {
+        for (const n of deleted) removeNode(conn.doc, n.id, { origin: conn.origin });
+      }, conn.origin);
+      props.onSelect(undefined);
+    },
+    [conn, props],
+  );
+
+  const onEdgesDelete = useCallback(
+    (deleted: Edge[]) => {
+      conn.beginGesture();
+      conn.doc.transact(() => {
+        for (const e of deleted) {
+          disconnect(
+            conn.doc,
+            {
+              from: { node: e.source, pin: e.sourceHandle ?? 'out' },
+              to: { node: e.target, pin: e.targetHandle ?? 'in' },
+            },
+            { origin: conn.origin },
+          );
+        }
+      }, conn.origin);
+    },
+    [conn],
+  );
+
+  const onSelectionChange = useCallback(
+    ({ nodes: sel }: OnSelectionChangeParams) => {
+      conn.setPresence(
+        'selection',
+        sel.map((n) => n.id),
+      );
+      if (sel.length === 0) props.onSelect(undefined);
+    },
+    [conn, props],
+  );
+
+  const lastCursor = useRef(0);
+  const onPointerMove = useCallback(
+    (e: React.PointerEvent) => {
+      const now = performance.now();
+      if (now - lastCursor.current < CURSOR_INTERVAL_MS) return;
+      lastCursor.current = now;
+      conn.setPresence('cursor', flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+    },
+    [conn, flow],
+  );
+
+  useEffect(() => () => conn.setPresence('cursor', null), [conn]);
+
+  return (
+    <div
+      className="canvas"
+      data-testid="canvas"
+      onPointerMove={onPointerMove}
+      onPointerLeave={() => conn.setPresence('cursor', null)}
+      onPointerDownCapture={() => conn.beginGesture()}
+      onDragOver={(e) => {
+        if (e.dataTransfer.types.includes(PALETTE_DRAG_TYPE)) {
+          e.preventDefault();
+          e.dataTransfer.dropEffect = 'copy';
+        }
+      }}
+      onDrop={(e) => {
+        const kind = e.dataTransfer.getData(PALETTE_DRAG_TYPE);
+        if (!kind) return;
+        e.preventDefault();
+        props.onAdd(kind, flow.screenToFlowPosition({ x: e.clientX, y: e.clientY }));
+      }}
+    >
+      <ReactFlow<PipelineFlowNode, Edge>
+        nodes={nodes}
+        edges={edges}
+        nodeTypes={nodeTypes}
+        onNodesChange={onNodesChange}
+        onNodeDragStart={onNodeDragStart}
+        onNodeDragStop={onNodeDragStop}
+        onConnect={onConnect}
+        onConnectEnd={onConnectEnd}
+        isValidConnection={isValidConnection}
+        onNodesDelete={onNodesDelete}
+        onEdgesDelete={onEdgesDelete}
+        onSelectionChange={onSelectionChange}
+        onPaneClick={() => props.onSelect(undefined)}
+        deleteKeyCode={['Backspace', 'Delete']}
+        fitView
+        proOptions={{ hideAttribution: true }}
+      >
+        <Background />
+        <Controls />
+        <ViewportPortal>
+          {[...peers.entries()].map(([id, p]) =>
+            p.cursor && p.user ? (
+              <div
+                key={id}
+                className="peer-cursor"
+                style={{
+                  transform: `translate(${p.cursor.x}px, ${p.cursor.y}px)`,
+                  color: p.user.color,
+                }}
+                data-testid="peer-cursor"
+                data-user={p.user.name}
+              >
+                ▲ <span>{p.user.name}</span>
+              </div>
+            ) : null,
+          )}
+        </ViewportPortal>
+      </ReactFlow>
+    </div>
+  );
+}

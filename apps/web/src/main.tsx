@@ -1,0 +1,16 @@
+import '@xyflow/react/dist/style.css';
+import './styles.css';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { adoptTokenFromUrl } from './api/token';
+import { App } from './App';
+
+adoptTokenFromUrl();
+const root = document.getElementById('root');
+if (root) {
+  createRoot(root).render(
+    <StrictMode>
+      <App />
+    </StrictMode>,
+  );
+}

@@ -1,0 +1,48 @@
+import { useCallback, useMemo } from 'react';
+import { createPortal } from 'react-dom';
+import type { ViewStamp } from '@patchbay/protocol';
+import { useCatalog } from '../api/use-catalog';
+import { EditorView } from '../editor/EditorView';
+import { MonitorView } from '../monitor/MonitorView';
+import { controlClient } from './control';
+import { useRuntime, useSessionConnection } from './hooks';
+import { PresenceAvatars } from './PresenceAvatars';
+import { SessionContext } from './session-context';
+import type { SessionContextValue } from './session-context';
+import { StatusChip } from './StatusChip';
+
+/** `/s/:id` and `/s/:id/monitor`: one document connection and one event feed for the session. */
+export function SessionPage(props: { sessionId: string; view: 'editor' | 'monitor' }) {
+  const conn = useSessionConnection(props.sessionId);
+  const control = controlClient();
+  const catalog = useCatalog();
+  const kinds = useMemo(() => new Map(catalog.map((k) => [k.kind, k])), [catalog]);
+  const isStale = useCallback(
+    (node: string, stamp: ViewStamp) => conn?.stamper.isStale(node, stamp) ?? false,
+    [conn],
+  );
+  const runtime = useRuntime(control, props.sessionId, isStale);
+  const slot = document.getElementById('topbar-slot');
+
+  const value: SessionContextValue | undefined = useMemo(
+    () =>
+      conn ? { sessionId: props.sessionId, conn, control, catalog, kinds, runtime } : undefined,
+    [conn, control, catalog, kinds, runtime, props.sessionId],
+  );
+  if (!value) return <div className="empty">Connecting…</div>;
+  return (
+    <SessionContext.Provider value={value}>
+      {slot ? createPortal(<SessionBar />, slot) : null}
+      {props.view === 'editor' ? <EditorView /> : <MonitorView full />}
+    </SessionContext.Provider>
+  );
+}
+
+function SessionBar() {
+  return (
+    <>
+      <PresenceAvatars />
+      <StatusChip />
+    </>
+  );
+}

@@ -1,0 +1,161 @@
+import { readPipeline } from '@patchbay/document';
+import type { NodeState, Pipeline, ViewStamp } from '@patchbay/protocol';
+import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from 'react';
+import { EMPTY_RUNTIME, applyEvent, withStates } from '../monitor/runtime-state';
+import type { RuntimeState } from '../monitor/runtime-state';
+import { showToast } from '../ui/toasts';
+import type { ControlClient, ControlError, LinkStatus } from './control-client';
+import { SessionConnection } from './session-connection';
+import type { PresenceState } from './session-connection';
+
+/** The session's connection, made on mount and destroyed on unmount. */
+export function useSessionConnection(sessionId: string): SessionConnection | undefined {
+  const [conn, setConn] = useState<SessionConnection>();
+  useEffect(() => {
+    const c = new SessionConnection({ sessionId });
+    setConn(c);
+    return () => {
+      c.destroy();
+      setConn(undefined);
+    };
+  }, [sessionId]);
+  return conn;
+}
+
+/** A counter bumped by `subscribe`'s notifications: a cheap way to re-render on change. */
+function useVersion(subscribe: ((l: () => void) => () => void) | undefined): number {
+  const version = useRef(0);
+  const sub = useMemo(
+    () => (l: () => void) =>
+      subscribe
+        ? subscribe(() => {
+            version.current++;
+            l();
+          })
+        : () => {},
+    [subscribe],
+  );
+  return useSyncExternalStore(sub, () => version.current);
+}
+
+/** Link status, sync and undo availability of a connection. */
+export function useConnectionState(conn: SessionConnection | undefined): {
+  status: LinkStatus;
+  synced: boolean;
+  canUndo: boolean;
+  canRedo: boolean;
+} {
+  const subscribe = useMemo(
+    () => (conn ? (l: () => void) => conn.subscribe(l) : undefined),
+    [conn],
+  );
+  useVersion(subscribe);
+  return {
+    status: conn?.status ?? 'connecting',
+    synced: conn?.synced ?? false,
+    canUndo: (conn?.undo.undoStack.length ?? 0) > 0,
+    canRedo: (conn?.undo.redoStack.length ?? 0) > 0,
+  };
+}
+
+/** The status of the control link. */
+export function useControlStatus(control: ControlClient): LinkStatus {
+  return useSyncExternalStore(
+    (l) => control.onStatus(l),
+    () => control.status,
+  );
+}
+
+/** The pipeline the shared document holds, re-read on every document change. */
+export function usePipeline(conn: SessionConnection | undefined): Pipeline {
+  const subscribe = useMemo(
+    () =>
+      conn
+        ? (l: () => void) => {
+            conn.doc.on('update', l);
+            return () => conn.doc.off('update', l);
+          }
+        : undefined,
+    [conn],
+  );
+  const version = useVersion(subscribe);
+  return useMemo(
+    () => (conn ? readPipeline(conn.doc) : { mode: 'dynamic', nodes: {}, connections: {} }),
+    [conn, version],
+  );
+}
+
+/** Other tabs' presence in this session. */
+export function usePeers(conn: SessionConnection | undefined): Map<number, PresenceState> {
+  const subscribe = useMemo(
+    () =>
+      conn
+        ? (l: () => void) => {
+            conn.provider.awareness.on('change', l);
+            return () => conn.provider.awareness.off('change', l);
+          }
+        : undefined,
+    [conn],
+  );
+  const version = useVersion(subscribe);
+  return useMemo(() => conn?.peers() ?? new Map(), [conn, version]);
+}
+
+type RuntimeAction =
+  { kind: 'event'; apply: (s: RuntimeState) => RuntimeState } | { kind: 'reset' };
+
+/**
+ * The session's runtime (states, stats, runs, view data) from control events. View data this
+ * tab is ahead of is dropped (S6) by `isStale`; the server's refusals of this user's edits are
+ * shown on the node they name, else as a toast.
+ */
+export function useRuntime(
+  control: ControlClient,
+  sessionId: string,
+  isStale: (node: string, stamp: ViewStamp) => boolean,
+): RuntimeState {
+  const [state, dispatch] = useReducer(
+    (s: RuntimeState, a: RuntimeAction) => (a.kind === 'reset' ? EMPTY_RUNTIME : a.apply(s)),
+    EMPTY_RUNTIME,
+  );
+  const stale = useRef(isStale);
+  stale.current = isStale;
+  useEffect(() => {
+    const offEvent = control.onEvent((e) =>
+      dispatch({
+        kind: 'event',
+        apply: (s) => applyEvent(s, e, sessionId, (node, stamp) => !stale.current(node, stamp)),
+      }),
+    );
+    const offError = control.onError((e: ControlError) => {
+      showToast('error', e.message, e.code);
+      const nodes = new Map<string, string>();
+      if (e.node) nodes.set(e.node, e.message);
+      for (const p of e.problems ?? []) if (p.node) nodes.set(p.node, p.message);
+      if (nodes.size > 0) {
+        dispatch({
+          kind: 'event',
+          apply: (s) => ({ ...s, nodeErrors: { ...s.nodeErrors, ...Object.fromEntries(nodes) } }),
+        });
+      }
+    });
+    const seed = async () => {
+      const r = await control.request({ type: 'subscribe', session: sessionId });
+      if (r.ok && r.value) {
+        const states: Record<string, NodeState> = r.value.states;
+        dispatch({ kind: 'event', apply: (s) => withStates(s, states) });
+      }
+    };
+    const offOpen = control.onOpen(() => void seed());
+    const unwatch = control.watch(sessionId);
+    if (control.status === 'connected') void seed();
+    return () => {
+      offEvent();
+      offError();
+      offOpen();
+      unwatch();
+      dispatch({ kind: 'reset' });
+    };
+  }, [control, sessionId]);
+  return state;
+}
