@@ -42,7 +42,11 @@ const WEIGHTS_PROGRESS_SHARE = 0.9;
 const GRAMMAR_CACHE_SIZE = 16;
 
 export interface NodeLlamaBackendOptions {
-  /** The llama.cpp runtime's thread ceiling (`getLlama({maxThreads})`). Default 1. */
+  /**
+   * The llama.cpp runtime's thread ceiling (`getLlama({maxThreads})`), default 1: a model's
+   * `settings.threads` asks for threads up to it, never more, so a host sized for its machine
+   * is not overrun by a pipeline's setting.
+   */
   readonly threads?: number;
   /** Receives llama.cpp's own warnings and errors (failures also come back as `err` values). */
   readonly logger?: Logger;
@@ -127,7 +131,10 @@ export class NodeLlamaBackend implements LlmBackend {
       const gguf = await readGgufFileInfo(path);
       // A file cut short still parses up to its tensor table; llama.cpp would then fail later
       // with a generic load error, so name the problem here.
-      const lastStart = Math.max(0, ...(gguf.tensorInfo ?? []).map((t) => Number(t.fileOffset)));
+      const lastStart = (gguf.tensorInfo ?? []).reduce(
+        (max, t) => Math.max(max, Number(t.fileOffset)),
+        0,
+      );
       if (lastStart >= info.size) {
         return fail('model_invalid', `GGUF model is truncated (${info.size} bytes): ${path}`);
       }
