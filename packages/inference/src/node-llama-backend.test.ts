@@ -175,6 +175,13 @@ describe('NodeLlamaBackend on the generated tiny model', () => {
       maxTokens: 16,
     });
     expect(values).toContain(JSON.parse(g.text));
+    const object = await generate(model, 'once upon a', {
+      jsonSchema: { type: 'object', properties: { ok: { type: 'boolean' } }, required: ['ok'] },
+      maxTokens: 32,
+    });
+    const parsed = JSON.parse(object.text) as Record<string, unknown>;
+    expect(Object.keys(parsed)).toEqual(['ok']);
+    expect(typeof parsed.ok).toBe('boolean');
   });
 
   it('[X3] sampling honours temperature and seed: same seed, same text; seeds differ', async () => {
