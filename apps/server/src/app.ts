@@ -13,6 +13,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { createCodecRegistry, nodeClock, nodeWorkerSpawner } from '@patchbay/codecs';
 import { COMPOSITOR_THREADS_SERVICE, silentLogger } from '@patchbay/engine';
 import type { Clock, EngineServices, Logger, NodeRegistry } from '@patchbay/engine';
+import { createInferenceServices } from '@patchbay/inference';
 import { err, ok } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
 import { Authenticator, requestToken } from './auth/auth';
@@ -30,10 +31,10 @@ import { openSqliteStorage } from './storage/sqlite-storage';
 import type { Storage } from './storage/storage';
 import { isClientOrigin } from './yjs/room';
 import { RoomManager } from './yjs/room-manager';
+import { mountStudio } from './web/studio';
 import { createYjsRoute, createYjsWebSocketServer } from './yjs/yjs-route';
 
-// Placeholder page until the studio (apps/web) is served from here; the web issue replaces it
-// with the built Vite bundle.
+// Shown at `/` only when the studio has not been built (`npm start` builds it first).
 const PLACEHOLDER_HTML = `<!doctype html>
 <html lang="en">
   <head>
@@ -42,7 +43,8 @@ const PLACEHOLDER_HTML = `<!doctype html>
   </head>
   <body>
     <h1>Patchbay</h1>
-    <p>The server is running. Patchbay's studio arrives with the web issue.</p>
+    <p>The server is running, but the studio has not been built. Run
+      <code>npm run build -w @patchbay/web</code> (<code>npm start</code> does it for you).</p>
     <p>Health check: <a href="/healthz">/healthz</a> · Metrics: <a href="/metrics">/metrics</a> ·
       Sessions: <a href="/api/v1/sessions">/api/v1/sessions</a></p>
   </body>
@@ -94,6 +96,8 @@ export function createApp(parts: {
   clock: Clock;
   log: Logger;
   services?: EngineServices;
+  /** The built studio (default apps/web/dist). */
+  studioDir?: string;
 }): Hono {
   const { authenticator, log } = parts;
   const app = new Hono();
@@ -117,7 +121,6 @@ export function createApp(parts: {
     c.json(errorBody({ code: 'not_found', message: `no route ${c.req.path}` }), 404),
   );
 
-  app.get('/', (c) => c.html(PLACEHOLDER_HTML));
   // WebSockets first: they authenticate themselves and close with 4401 rather than answer 401.
   app.get(
     '/yjs/:sessionId',
@@ -139,6 +142,8 @@ export function createApp(parts: {
     ...(parts.services ? { services: parts.services } : {}),
     requireAuth,
   });
+  // Last: the studio answers the GETs no route above took (its files and its web routes).
+  if (!mountStudio(app, parts.studioDir)) app.get('/', (c) => c.html(PLACEHOLDER_HTML));
   return app;
 }
 
@@ -172,6 +177,12 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
   const services: EngineServices = {
     // The compositor draws half its rows on a second thread when the host offers one.
     [COMPOSITOR_THREADS_SERVICE]: nodeWorkerSpawner(),
+    // Task nodes (X3): the LLM backend (loads nothing until a model node runs), files confined
+    // to the data dir, and HTTP for OpenAI-compatible servers.
+    ...createInferenceServices({
+      dataDir: options.dataDir,
+      logger: log.child({ mod: 'inference' }),
+    }),
     ...options.services,
   };
   const roomProvider: RoomProvider = {
