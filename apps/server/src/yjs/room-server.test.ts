@@ -408,6 +408,72 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(s.rooms.stats()).toEqual({ rooms: 0, connections: 0 });
   });
 
+  it('a client joining while the room is unloading keeps it: nothing is dropped or reloaded', async () => {
+    let releaseAppends: () => void = () => {};
+    let gate: Promise<void> | null = null;
+    let loads = 0;
+    const s = await server({
+      wrapStorage: (storage) => ({
+        ...bind(storage),
+        loadUpdates: (id) => {
+          loads++;
+          return storage.loadUpdates(id);
+        },
+        appendUpdate: async (id, u) => {
+          if (gate) await gate;
+          return storage.appendUpdate(id, u);
+        },
+      }),
+    });
+    const a = provider(s, 'alice');
+    await synced(a);
+    gate = new Promise<void>((r) => (releaseAppends = r));
+    params(a.doc).set('while_unloading', 1);
+    await waitFor(
+      () => (s.metrics.counters.get(YjsMetric.updates) ?? 0) >= 2,
+      'the edit at the server',
+    );
+    a.destroy();
+    // The room is now unused and waiting for its updates to be stored before it unloads.
+    await waitFor(() => s.rooms.stats().connections === 0, 'a to leave');
+    const b = provider(s, 'bob');
+    await waitFor(() => s.rooms.stats().connections === 1, 'b to join');
+    releaseAppends();
+    gate = null;
+    await synced(b);
+    await waitFor(() => read(b.doc, 'while_unloading') === 1, 'b to get the edit');
+    expect(loads).toBe(1);
+    expect(s.rooms.stats().rooms).toBe(1);
+    params(b.doc).set('after', 2);
+    await serverHas(s, (d) => read(d, 'after') === 2, 'the room to still work');
+    const stored = await s.storage.loadUpdates(SESSION);
+    const replayed = new Y.Doc();
+    if (stored.ok) for (const u of stored.value.updates) Y.applyUpdate(replayed, u);
+    expect(replayed.getMap('nodes').toJSON()).toEqual({ mix: { while_unloading: 1, after: 2 } });
+  });
+
+  it('a viewer’s presence is shown, stamped with its identity and role', async () => {
+    const s = await server();
+    const editor = provider(s, 'alice');
+    const viewer = provider(s, 'victor');
+    await Promise.all([synced(editor), synced(viewer)]);
+    viewer.awareness.setLocalStateField('cursor', 9);
+    await waitFor(() => editor.awareness.getStates().has(viewer.doc.clientID), 'viewer presence');
+    expect(editor.awareness.getStates().get(viewer.doc.clientID)).toEqual({
+      cursor: 9,
+      user: { id: 'u-victor', name: 'Victor', color: '#9333ea', role: 'viewer' },
+    });
+  });
+
+  it('acquire answers not_found for an unknown session and bad_request for a malformed id', async () => {
+    const s = await server();
+    const unknown = await s.rooms.acquire('nobody-here');
+    expect(!unknown.ok && unknown.error.code).toBe('not_found');
+    const bad = await s.rooms.acquire('../etc');
+    expect(!bad.ok && bad.error.code).toBe('bad_request');
+    expect(s.rooms.stats().rooms).toBe(0);
+  });
+
   it('a frame above maxFrameBytes closes that connection with 1009; others are unaffected', async () => {
     const s = await server({ maxFrameBytes: 4096 });
     const honest = provider(s, 'bob');
