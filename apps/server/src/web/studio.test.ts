@@ -47,6 +47,18 @@ describe('the built studio, served by the server', () => {
     expect(await escape.text()).not.toContain('secret');
   });
 
+  it('answers 503 while a rebuild has removed index.html', async () => {
+    const a = app();
+    rmSync(join(dist, 'index.html'));
+    try {
+      const res = await a.request('/s/abc');
+      expect(res.status).toBe(503);
+      expect(res.headers.get('retry-after')).toBe('2');
+    } finally {
+      writeFileSync(join(dist, 'index.html'), '<!doctype html><title>Patchbay studio</title>');
+    }
+  });
+
   it('mounts nothing when the studio has not been built', () => {
     expect(mountStudio(new Hono(), join(dist, 'missing'))).toBe(false);
   });

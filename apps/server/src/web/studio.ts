@@ -23,7 +23,13 @@ export function mountStudio(app: Hono, distDir = STUDIO_DIST_DIR): boolean {
   const indexFile = join(distDir, 'index.html');
   if (!existsSync(indexFile)) return false;
   // Read per request: a rebuild while the server runs is picked up without a restart.
-  const indexHtml = () => readFileSync(indexFile, 'utf8');
+  const indexHtml = (): string | undefined => {
+    try {
+      return readFileSync(indexFile, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
   app.use('/assets/*', async (c, next) => {
     await next();
     // Vite names assets by content hash: a changed file is a new URL.
@@ -38,7 +44,13 @@ export function mountStudio(app: Hono, distDir = STUDIO_DIST_DIR): boolean {
     if (/^[\w.-]+\.\w+$/.test(file) && file !== 'index.html' && existsSync(join(distDir, file)))
       return serveStatic({ root: distDir })(c, next);
     c.header('Cache-Control', 'no-cache');
-    return c.html(indexHtml());
+    const html = indexHtml();
+    // A rebuild empties the folder for a moment.
+    if (html === undefined)
+      return c.text('The studio is being rebuilt; reload in a moment.', 503, {
+        'Retry-After': '2',
+      });
+    return c.html(html);
   });
   return true;
 }
