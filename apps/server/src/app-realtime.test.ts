@@ -314,6 +314,36 @@ nodes:
   });
 });
 
+describe('demand runs over the control API', () => {
+  it('[X5][X7] demand answers with a run id at once; run events reach every client watching the session', async () => {
+    const admin = await control('tok-admin');
+    const session = await newSession(
+      admin,
+      'nodes:\n  greet: { kind: text::input, params: { text: hello } }\n  show: { kind: text::output, needs: greet }\n',
+    );
+    const watcher = await control('tok-bob');
+    await admin.request({ type: 'subscribe', session });
+    await watcher.request({ type: 'subscribe', session });
+    const r = await admin.request({ type: 'demand', session, node: 'show' });
+    expect(r.type).toBe('ok');
+    const run = (r as { result: { run: string } }).result.run;
+    for (const c of [admin, watcher]) {
+      await until(
+        () => c.events.some((e) => e.type === 'run_completed' && e.run === run),
+        'the run to complete for every watcher',
+      );
+      const done = c.events.find((e) => e.type === 'run_completed' && e.run === run);
+      expect(JSON.stringify(done)).toContain('hello');
+      expect(c.events.some((e) => e.type === 'run_started' && e.run === run)).toBe(true);
+    }
+    const viewer = await control('tok-victor');
+    const refused = await viewer.request({ type: 'demand', session, node: 'show' });
+    expect(refused).toMatchObject({ type: 'error', code: 'read_only' });
+    const unknown = await admin.request({ type: 'cancel', session, run: 'no-such-run' });
+    expect(unknown.type).toBe('error');
+  });
+});
+
 describe('restart', () => {
   it('restarting the server restores every session and its engine', async () => {
     const admin = await control('tok-admin');

@@ -11,7 +11,7 @@ import type { ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
 import type { Context, MiddlewareHandler } from 'hono';
 import { createCodecRegistry, nodeClock, nodeWorkerSpawner } from '@patchbay/codecs';
-import { COMPOSITOR_THREADS_SERVICE, silentLogger } from '@patchbay/engine';
+import { COMPOSITOR_THREADS_SERVICE, LLM_BACKEND_SERVICE, silentLogger } from '@patchbay/engine';
 import type { Clock, EngineServices, Logger, NodeRegistry } from '@patchbay/engine';
 import { createInferenceServices } from '@patchbay/inference';
 import { err, ok } from '@patchbay/protocol';
@@ -174,6 +174,10 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
   }
   const registry = options.registry ?? createCodecRegistry();
   const clock = options.clock ?? nodeClock();
+  const inference = createInferenceServices({
+    dataDir: options.dataDir,
+    logger: log.child({ mod: 'inference' }),
+  });
   const services: EngineServices = {
     // The compositor draws half its rows on a second thread when the host offers one.
     [COMPOSITOR_THREADS_SERVICE]: nodeWorkerSpawner(),
@@ -286,6 +290,11 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
       closing ??= (async () => {
         hub.dispose();
         await sessions.shutdown();
+        // A loaded model holds memory and threads until disposed.
+        const backend = inference[LLM_BACKEND_SERVICE] as { dispose?: () => Promise<void> };
+        await backend
+          .dispose?.()
+          .catch((e: unknown) => log.warn({ err: e }, 'model unload failed'));
         await rooms.close();
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => server.close(() => resolve()));

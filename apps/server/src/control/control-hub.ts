@@ -60,11 +60,6 @@ interface Conn {
 /** Events a client may miss (E12: coalesced, latest wins); state events never are. */
 const COALESCABLE = new Set<ControlEvent['type']>(['node_stats', 'node_view_data']);
 
-type Demandable = {
-  demand?: (node: string) => Promise<Result<{ run: string }>>;
-  cancel?: (run: string) => Promise<Result<void>>;
-};
-
 export class ControlHub {
   readonly #sessions: SessionManager;
   readonly #log: Logger;
@@ -250,20 +245,21 @@ export class ControlHub {
         };
       }
       case 'demand':
-      case 'cancel': {
+      case 'cancel':
+      case 'answer': {
         const s = await this.#sessions.get(req.session);
         if (!s.ok) return s;
         if (!canWriteRole(who)) return err(problem('read_only', 'viewers cannot run nodes'));
-        const engine = s.value.engine as unknown as Demandable;
+        const engine = s.value.engine;
         if (req.type === 'demand') {
-          if (!engine.demand)
-            return err(problem('bad_request', 'demand runs are not available on this server'));
+          // The run sees every edit queued before it (X6: a tune invalidates its cache).
           await s.value.bridge.idle();
           return engine.demand(req.node);
         }
-        if (!engine.cancel)
-          return err(problem('bad_request', 'demand runs are not available on this server'));
-        const r = await engine.cancel(req.run);
+        const r =
+          req.type === 'cancel'
+            ? await engine.cancel(req.run)
+            : await engine.answer(req.run, req.node, req.value);
         return r.ok ? ok(undefined) : r;
       }
       default: {
