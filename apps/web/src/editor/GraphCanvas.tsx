@@ -133,11 +133,16 @@ export function GraphCanvas(props: {
     (changes: NodeChange<PipelineFlowNode>[]) => {
       const moves: Record<string, { x: number; y: number }> = {};
       const sizes: Record<string, { width: number; height: number }> = {};
+      let picked: string | undefined;
+      let dropped = false;
       for (const ch of changes) {
         if (ch.type === 'position' && ch.position && ch.dragging) moves[ch.id] = ch.position;
-        if (ch.type === 'select' && ch.selected) props.onSelect(ch.id);
+        if (ch.type === 'select' && ch.selected) picked = ch.id;
+        if (ch.type === 'select' && !ch.selected && ch.id === props.selected) dropped = true;
         if (ch.type === 'dimensions' && ch.dimensions) sizes[ch.id] = ch.dimensions;
       }
+      if (picked !== undefined) props.onSelect(picked);
+      else if (dropped) props.onSelect(undefined);
       if (Object.keys(moves).length > 0) {
         setDragging((d) => ({ ...d, ...moves }));
         dragThrottle.current?.push({ ...moves });
@@ -239,15 +244,17 @@ export function GraphCanvas(props: {
     [conn],
   );
 
+  // React Flow reports the selection on every node update; publish it only when it changes.
+  const lastSelection = useRef('');
   const onSelectionChange = useCallback(
     ({ nodes: sel }: OnSelectionChangeParams) => {
-      conn.setPresence(
-        'selection',
-        sel.map((n) => n.id),
-      );
-      if (sel.length === 0) props.onSelect(undefined);
+      const ids = sel.map((n) => n.id).sort();
+      const key = ids.join('\n');
+      if (key === lastSelection.current) return;
+      lastSelection.current = key;
+      conn.setPresence('selection', ids);
     },
-    [conn, props],
+    [conn],
   );
 
   const lastCursor = useRef(0);
@@ -299,6 +306,7 @@ export function GraphCanvas(props: {
         onPaneClick={() => props.onSelect(undefined)}
         deleteKeyCode={['Backspace', 'Delete']}
         fitView
+        colorMode="dark"
         proOptions={{ hideAttribution: true }}
       >
         <Background />
