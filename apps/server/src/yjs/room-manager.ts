@@ -74,6 +74,8 @@ interface RoomEntry {
   room: Room | null;
   unloadTimer: ReturnType<typeof setTimeout> | null;
   unloading: boolean;
+  /** Set by evict() while the room is still loading: the load ends in this failure. */
+  evicted: Problem | null;
   readonly refs: Set<(problem: Problem) => void>;
 }
 
@@ -185,8 +187,13 @@ export class RoomManager {
    */
   evict(sessionId: string): void {
     const entry = this.rooms.get(sessionId);
-    if (entry?.room) {
-      this.drop(entry, problem(ErrorCode.not_found, `session ${sessionId} was deleted`));
+    if (!entry) return;
+    const failure = problem(ErrorCode.not_found, `session ${sessionId} was deleted`);
+    if (entry.room) this.drop(entry, failure);
+    else {
+      // Still loading: nobody has been answered yet; the load ends in this failure.
+      entry.evicted = failure;
+      this.rooms.delete(sessionId);
     }
   }
 
@@ -255,6 +262,7 @@ export class RoomManager {
         room: null,
         unloadTimer: null,
         unloading: false,
+        evicted: null,
         refs: new Set(),
       };
       created.loading = this.load(created);
@@ -302,6 +310,7 @@ export class RoomManager {
       return err(failure);
     };
     if (!stored.ok) return forget(stored.error);
+    if (entry.evicted) return forget(entry.evicted);
     const doc = new Y.Doc();
     try {
       const { snapshot, updates } = stored.value;

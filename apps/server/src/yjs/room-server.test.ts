@@ -474,6 +474,27 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(s.rooms.stats().rooms).toBe(0);
   });
 
+  it('evicting a session whose room is still loading closes its waiting connections with 4404', async () => {
+    let releaseLoad: () => void = () => {};
+    const gate = new Promise<void>((r) => (releaseLoad = r));
+    const s = await server({
+      wrapStorage: (storage) => ({
+        ...bind(storage),
+        loadUpdates: async (id) => {
+          await gate;
+          return storage.loadUpdates(id);
+        },
+      }),
+    });
+    const r = raw(s, 'alice');
+    await r.opened;
+    s.rooms.evict(SESSION);
+    releaseLoad();
+    expect((await r.closed).code).toBe(4404);
+    expect(r.received).toEqual([]);
+    expect(s.rooms.stats()).toEqual({ rooms: 0, connections: 0 });
+  });
+
   it('a frame above maxFrameBytes closes that connection with 1009; others are unaffected', async () => {
     const s = await server({ maxFrameBytes: 4096 });
     const honest = provider(s, 'bob');
