@@ -70,16 +70,18 @@ describe('basics', () => {
     expect(await res.json()).toEqual({ ok: true });
   });
 
-  it('GET / serves an HTML page naming Patchbay', async () => {
+  it('GET / serves an HTML page (the studio, or a placeholder naming Patchbay)', async () => {
     const res = await fetch(`${server.url}/`);
     expect(res.headers.get('content-type')).toContain('text/html');
     expect(await res.text()).toContain('Patchbay');
   });
 
-  it('unknown paths are 404 with a JSON error', async () => {
-    const res = await fetch(`${server.url}/nope`);
+  it('unknown API paths are 404 with a JSON error', async () => {
+    const res = await fetch(`${server.url}/api/v1/nope`, { headers: ADMIN });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: 'not_found', message: 'no route /nope' } });
+    expect(await res.json()).toEqual({
+      error: { code: 'not_found', message: 'no route /api/v1/nope' },
+    });
   });
 
   it('the API needs a token; an unknown one is 401 with a JSON error', async () => {

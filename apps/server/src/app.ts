@@ -183,10 +183,7 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
     [COMPOSITOR_THREADS_SERVICE]: nodeWorkerSpawner(),
     // Task nodes (X3): the LLM backend (loads nothing until a model node runs), files confined
     // to the data dir, and HTTP for OpenAI-compatible servers.
-    ...createInferenceServices({
-      dataDir: options.dataDir,
-      logger: log.child({ mod: 'inference' }),
-    }),
+    ...inference,
     ...options.services,
   };
   const roomProvider: RoomProvider = {
