@@ -8,6 +8,7 @@ import { createServer } from './app';
 import type { PatchbayServer } from './app';
 import type { AuthConfig } from './auth/auth';
 import { ControlClient, until } from './control/testing/control-client';
+import { DEMO_SESSION_NAME, demoPipeline } from './sessions/demo';
 
 const AUTH: AuthConfig = {
   tokens: [
@@ -375,6 +376,35 @@ describe('/metrics', () => {
       expect(tone.filter((l) => l.endsWith(' 1'))).toHaveLength(1);
     } finally {
       await control.close();
+    }
+  });
+});
+
+describe('demo session', () => {
+  it('is created on first start only: a restart keeps one, and deleting it sticks', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'patchbay-demo-'));
+    try {
+      let s = await createServer({ dataDir: dir, hostname: '127.0.0.1' });
+      const first = await s.sessions.list();
+      expect(first.ok && first.value.map((x) => x.name)).toEqual([DEMO_SESSION_NAME]);
+      const id = first.ok ? (first.value[0]?.id ?? '') : '';
+      const open = await s.sessions.get(id);
+      if (!open.ok) throw new Error(open.error.message);
+      const nodes = open.value.engine.snapshot().nodes;
+      expect(nodes.map((n) => n.id).sort()).toEqual(Object.keys(demoPipeline().nodes).sort());
+      expect(nodes.filter((n) => n.state.status === 'failed')).toEqual([]);
+      await s.close();
+
+      s = await createServer({ dataDir: dir, hostname: '127.0.0.1' });
+      expect(await s.sessions.list()).toEqual(first);
+      expect((await s.sessions.delete(id, undefined)).ok).toBe(true);
+      await s.close();
+
+      s = await createServer({ dataDir: dir, hostname: '127.0.0.1' });
+      expect(await s.sessions.list()).toEqual({ ok: true, value: [] });
+      await s.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -22,6 +22,8 @@ import { controlEventOf } from './session-events';
 export interface RoomLease {
   readonly doc: Y.Doc;
   release(): void;
+  /** Called if the room is dropped under the holder (storing failed): the doc is dead then. */
+  onInvalidated?(listener: (problem: Problem) => void): () => void;
 }
 
 /** What the manager needs from the Yjs rooms. */
@@ -301,6 +303,11 @@ export class SessionManager {
       offEngine,
     };
     this.#open.set(id, session);
+    room.value.onInvalidated?.((p) => {
+      // The next request for the session opens it again from what was stored.
+      log.error({ problem: p }, 'session document dropped; its engine stops until reopened');
+      void this.#closeSession(id);
+    });
     const refused = await bridge.start();
     log.info(
       { nodes: Object.keys(bridge.applied.nodes).length, refused: refused.length },
