@@ -8,7 +8,7 @@ import { useSession } from '../session/session-context';
 import { YamlPane } from '../yaml/YamlPane';
 import { GraphCanvas } from './GraphCanvas';
 import { Inspector } from './Inspector';
-import { freshNodeId } from './node-ids';
+import { freePosition, freshNodeId } from './node-ids';
 import { Palette } from './Palette';
 
 type SideTab = 'inspector' | 'compositor' | 'yaml';
@@ -43,11 +43,13 @@ function EditorLayout() {
               y: canvas.y + canvas.height / 2,
             })
           : { x: 0, y: 0 });
+      const taken = Object.values(pipeline.nodes).flatMap((n) => (n.position ? [n.position] : []));
+      const place = freePosition(position, taken);
       conn.beginGesture();
       addNode(
         conn.doc,
         id,
-        { kind, params: {}, position: { x: Math.round(position.x), y: Math.round(position.y) } },
+        { kind, params: {}, position: place },
         {
           origin: conn.origin,
         },

@@ -136,7 +136,8 @@ export function GraphCanvas(props: {
       let picked: string | undefined;
       let dropped = false;
       for (const ch of changes) {
-        if (ch.type === 'position' && ch.position && ch.dragging) moves[ch.id] = ch.position;
+        if (ch.type === 'position' && ch.position && ch.dragging)
+          moves[ch.id] = { x: Math.round(ch.position.x), y: Math.round(ch.position.y) };
         if (ch.type === 'select' && ch.selected) picked = ch.id;
         if (ch.type === 'select' && !ch.selected && ch.id === props.selected) dropped = true;
         if (ch.type === 'dimensions' && ch.dimensions) sizes[ch.id] = ch.dimensions;
@@ -306,6 +307,7 @@ export function GraphCanvas(props: {
         onPaneClick={() => props.onSelect(undefined)}
         deleteKeyCode={['Backspace', 'Delete']}
         fitView
+        fitViewOptions={{ maxZoom: 1 }}
         colorMode="dark"
         proOptions={{ hideAttribution: true }}
       >

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoLayout, freshNodeId } from './node-ids';
+import { autoLayout, freePosition, freshNodeId } from './node-ids';
 
 describe('new node ids', () => {
   it('uses the kind name and the lowest free number', () => {
@@ -35,5 +35,15 @@ describe('auto layout', () => {
       ],
     );
     expect(at.size).toBe(2);
+  });
+});
+
+describe('placing a new node', () => {
+  it('keeps a free spot and steps away from an occupied one', () => {
+    expect(freePosition({ x: 10.4, y: 20.6 }, [])).toEqual({ x: 10, y: 21 });
+    const once = freePosition({ x: 0, y: 0 }, [{ x: 5, y: 5 }]);
+    expect(once).not.toEqual({ x: 0, y: 0 });
+    const twice = freePosition({ x: 0, y: 0 }, [{ x: 5, y: 5 }, once]);
+    expect(twice).not.toEqual(once);
   });
 });

@@ -34,3 +34,20 @@ export function autoLayout(
   }
   return out;
 }
+
+/** About one drawn node: nodes closer than this (canvas units) overlap. */
+const NODE_W = 200;
+const NODE_H = 110;
+
+/** `at`, moved down-right in steps until no node in `taken` sits on it (so clicks don't stack nodes). */
+export function freePosition(
+  at: { x: number; y: number },
+  taken: ReadonlyArray<{ x: number; y: number }>,
+): { x: number; y: number } {
+  let p = { x: Math.round(at.x), y: Math.round(at.y) };
+  for (let i = 0; i < 100; i++) {
+    if (!taken.some((t) => Math.abs(t.x - p.x) < NODE_W && Math.abs(t.y - p.y) < NODE_H)) return p;
+    p = { x: p.x + 30, y: p.y + NODE_H };
+  }
+  return p;
+}

@@ -1,13 +1,6 @@
 import { useConnectionState, useControlStatus } from './hooks';
-import type { LinkStatus } from './control-client';
+import { combinedStatus } from './link-status';
 import { useSession } from './session-context';
-
-/** Both links up → connected; either down for a while → offline; otherwise connecting. */
-export function combinedStatus(doc: LinkStatus, control: LinkStatus): LinkStatus {
-  if (doc === 'connected' && control === 'connected') return 'connected';
-  if (doc === 'offline' || control === 'offline') return 'offline';
-  return 'connecting';
-}
 
 /** The visible connection state of this session. */
 export function StatusChip() {
