@@ -190,4 +190,30 @@ describe('demand runs on node-llama-cpp (planted model)', () => {
     expect(log.filter((l) => l.startsWith('load'))).toEqual(['load a.gguf ctx=512']);
     await s.engine.shutdown();
   });
+
+  it('[X3] json_schema constrains the generation; the parsed value feeds a validator', async () => {
+    const s = await session();
+    const schema = { enum: ['red', 'green', 'blue'] };
+    const ops = [
+      {
+        op: 'add_node',
+        id: 'pick',
+        kind: 'llm::inference',
+        params: { prompt: 'colour?', max_tokens: 16, json_schema: schema },
+      },
+      { op: 'add_node', id: 'check', kind: 'json::validator', params: { schema } },
+      { op: 'connect', from: { node: 'model', pin: 'out' }, to: { node: 'pick', pin: 'model' } },
+      { op: 'connect', from: { node: 'pick', pin: 'json' }, to: { node: 'check', pin: 'in' } },
+    ];
+    const built = await s.engine.applyBatch(ops);
+    expect(built.ok).toBe(true);
+    const run = await s.demand('check');
+    const end = await s.end(run);
+    expect(end).toMatchObject({ type: 'run_completed' });
+    const output = end.type === 'run_completed' ? end.output : undefined;
+    expect(schema.enum).toContain(output);
+    const pick = s.runEvents(run).find((e) => e.type === 'node_run_completed' && e.node === 'pick');
+    expect(pick).toMatchObject({ output: { out: JSON.stringify(output), json: output } });
+    await s.engine.shutdown();
+  });
 });

@@ -1,5 +1,5 @@
-import { err, familyIndex, ok, problem } from '@patchbay/protocol';
-import type { Connection, ControlEventOf, Problem, Result } from '@patchbay/protocol';
+import { err, familyIndex, findPin, ok, problem } from '@patchbay/protocol';
+import type { Connection, ControlEventOf, PinType, Problem, Result } from '@patchbay/protocol';
 import type { Clock, Logger } from '../host';
 import type { EngineServices, NodePins } from '../node-api';
 import type { AnyNodeDefinition } from '../registry';
@@ -229,6 +229,7 @@ export class DemandRunner {
     if (upstream.some((u) => u.kind === 'cancelled')) return { kind: 'cancelled' };
 
     const inputs: Record<string, unknown> = {};
+    const inputTypes: Record<string, PinType> = {};
     const versions: unknown[] = [];
     let pruned = 0;
     incoming.forEach((c, i) => {
@@ -240,6 +241,8 @@ export class DemandRunner {
         return;
       }
       inputs[c.to.pin] = u.outputs[c.from.pin];
+      const from = graph.nodes.get(c.from.node);
+      inputTypes[c.to.pin] = (from && findPin(from.pins.outputs, c.from.pin)?.type) ?? 'any';
       versions.push([c.to.pin, c.from.node, c.from.pin, u.version]);
     });
     const skip = def.task.acceptsPruned
@@ -264,7 +267,7 @@ export class DemandRunner {
     }
 
     emit({ type: 'node_run_started', run: run.id, node: id });
-    const ctx = this.#context(run, node, [...new Set(incoming.map((c) => c.to.pin))]);
+    const ctx = this.#context(run, node, [...new Set(incoming.map((c) => c.to.pin))], inputTypes);
     const request = { kind: node.kind, definition: def, inputs, ctx };
     const execution = Promise.resolve()
       .then(() => this.#options.executor.execute(request))
@@ -315,6 +318,7 @@ export class DemandRunner {
     run: RunState,
     node: TaskGraphNode,
     connectedInputs: readonly string[],
+    inputTypes: Readonly<Record<string, PinType>>,
   ): TaskContext<Record<string, unknown>> {
     const { emit, services, logger, clock } = this.#options;
     const signal = run.stop.signal;
@@ -328,6 +332,7 @@ export class DemandRunner {
       clock,
       signal,
       connectedInputs,
+      inputTypes,
       stream(chunk) {
         if (signal.stopped || chunk === '') return;
         emit({ type: 'node_stream', run: run.id, node: node.id, chunk });

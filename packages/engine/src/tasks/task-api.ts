@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { Problem, Result } from '@patchbay/protocol';
+import type { PinType, Problem, Result } from '@patchbay/protocol';
 import type { Clock, Logger } from '../host';
 import type {
   EngineServices,
@@ -31,6 +31,8 @@ export interface TaskContext<P> {
   readonly signal: StopSignal;
   /** Input pins with at least one connection, in connection order. */
   readonly connectedInputs: readonly string[];
+  /** The type of the upstream output pin feeding each input (text to parse vs JSON as is). */
+  readonly inputTypes: Readonly<Record<string, PinType>>;
   /** Streams a chunk (e.g. generated tokens) to every client as `node_stream` (X5, X7). */
   stream(chunk: string): void;
   /** Reports progress of slow work (loading a model) in [0, 1] as `node_run_progress`. */

@@ -27,7 +27,7 @@ export const jsonFilterNode = defineTaskNode({
   execute: (inputs, ctx) => {
     const steps = parseJsonPath(ctx.params.path);
     if (!steps.ok) return err(problem('bad_params', steps.error, ctx.nodeId));
-    const value = asJson(inputs.in, ctx.nodeId);
+    const value = asJson(inputs.in, ctx.nodeId, ctx.inputTypes.in);
     if (!value.ok) return value;
     const found = followJsonPath(value.value, steps.value);
     if (!found.ok) {
@@ -61,7 +61,7 @@ export const jsonValidatorNode = defineTaskNode({
     outputs: [{ name: 'out', type: 'json' }],
   }),
   execute: (inputs, ctx) => {
-    const value = asJson(inputs.in, ctx.nodeId);
+    const value = asJson(inputs.in, ctx.nodeId, ctx.inputTypes.in);
     if (!value.ok) return value;
     const validator = new Validator(ctx.params.schema as Schema | boolean, '2020-12', false);
     const result = validator.validate(value.value);

@@ -4,7 +4,7 @@ import { utf8Encode } from '../../nodes/io/oneshot-io';
 import { FILE_STORE_SERVICE } from '../task-services';
 import type { FileStore } from '../task-services';
 import { utf8Decode } from '../utf8';
-import { add, link, taskEngine } from '../testing/task-harness';
+import { add, link, taskEngine, until, value } from '../testing/task-harness';
 
 describe('X3 flow::conditional', () => {
   async function branchRun(text: string) {
@@ -210,6 +210,32 @@ describe('X3 json::validator', () => {
     const reason = end.type === 'run_failed' ? end.reason : '';
     expect(reason).toContain('name');
     expect(reason).toContain('#/age');
+  });
+
+  it('[X3] a JSON string from a json pin stays a string; text from an any pin parses when it can', async () => {
+    const t = taskEngine();
+    await t.build([
+      add('in', 'text::input', { text: '{"name":"blue"}' }),
+      add('pick', 'json::filter', { path: 'name' }),
+      add('v', 'json::validator', { schema: { enum: ['blue'] } }),
+      add('ask', 'human::input'),
+      add('v2', 'json::validator', { schema: { type: 'object' } }),
+      add('v3', 'json::validator', { schema: { type: 'string' } }),
+      add('ask2', 'human::input'),
+      link('in', 'pick'),
+      link('pick', 'v'),
+      link('ask', 'v2'),
+      link('ask2', 'v3'),
+    ]);
+    expect((await t.demandAndWait('v')).end).toMatchObject({ output: 'blue' });
+    const r2 = value(await t.engine.demand('v2')).run;
+    await until(() => t.nodesWith(r2, 'node_run_waiting').length === 1, t.clock);
+    value(await t.engine.answer(r2, 'ask', '{"a": 1}'));
+    expect(await t.waitEnd(r2)).toMatchObject({ output: { a: 1 } });
+    const r3 = value(await t.engine.demand('v3')).run;
+    await until(() => t.nodesWith(r3, 'node_run_waiting').length === 1, t.clock);
+    value(await t.engine.answer(r3, 'ask2', 'plain words'));
+    expect(await t.waitEnd(r3)).toMatchObject({ output: 'plain words' });
   });
 
   it('[X3] an invalid schema is refused when the node is added', async () => {

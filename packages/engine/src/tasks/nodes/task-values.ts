@@ -1,5 +1,5 @@
 import { err, ok, problem } from '@patchbay/protocol';
-import type { ErrorCode, Result } from '@patchbay/protocol';
+import type { ErrorCode, PinType, Result } from '@patchbay/protocol';
 import type { EngineServices } from '../../node-api';
 
 /** A value as text: strings as they are, everything else as JSON. */
@@ -9,12 +9,17 @@ export function toText(value: unknown): string {
   return JSON.stringify(value) ?? String(value);
 }
 
-/** JSON input: strings are parsed, other values are already JSON. */
-export function asJson(value: unknown, node: string): Result<unknown> {
-  if (typeof value !== 'string') return ok(value);
+/**
+ * JSON input. From a `text` pin a string is JSON text and must parse; from a `json` pin it is
+ * already a value (a JSON string stays a string); from an `any` pin a string is parsed when it
+ * is JSON text and kept as a string otherwise.
+ */
+export function asJson(value: unknown, node: string, from: PinType = 'text'): Result<unknown> {
+  if (typeof value !== 'string' || from === 'json') return ok(value);
   try {
     return ok(JSON.parse(value) as unknown);
   } catch (e) {
+    if (from !== 'text') return ok(value);
     return err(
       problem(
         'json_invalid',
