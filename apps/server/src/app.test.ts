@@ -408,3 +408,20 @@ describe('demo session', () => {
     }
   });
 });
+
+describe('body limits', () => {
+  it('an oversized pipeline body is refused with 413, also without content-length', async () => {
+    const id = await createSession();
+    const big = `name: ${'x'.repeat(5 * 1024 * 1024)}\n`;
+    const res = await api(`/api/v1/sessions/${id}/pipeline`, { method: 'PUT', body: big });
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('frame_too_large');
+    // Node's fetch needs `duplex` for a streamed body (no content-length is sent).
+    const chunked = await api(`/api/v1/sessions/${id}/pipeline`, {
+      method: 'PUT',
+      body: new Blob([big]).stream(),
+      duplex: 'half',
+    } as RequestInit);
+    expect(chunked.status).toBe(413);
+  });
+});

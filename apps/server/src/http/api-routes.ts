@@ -7,12 +7,13 @@ import type { Clock, EngineServices, Logger, NodeRegistry } from '@patchbay/engi
 import { exportPipelineYaml, problem } from '@patchbay/protocol';
 import type { Problem } from '@patchbay/protocol';
 import type { Context, Hono, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import type { Authenticator } from '../auth/auth';
 import type { Identity, ServerMetrics } from '../host/server-context';
 import type { MetricsRegistry } from '../metrics/metrics-registry';
 import type { SessionManager } from '../sessions/session-manager';
 import { errorBody, statusOf } from './http-errors';
-import { createProcessHandler } from './process-route';
+import { MAX_PROCESS_BODY_BYTES, createProcessHandler } from './process-route';
 
 /** The largest pipeline YAML a PUT or POST accepts. */
 export const MAX_PIPELINE_BODY_BYTES = 4 * 1024 * 1024;
@@ -46,6 +47,16 @@ export function registerApiRoutes(app: Hono, o: ApiRoutesOptions): void {
   );
 
   app.use('/api/*', o.requireAuth);
+  // Bodies are read whole: bound them, also when the client sends no content-length.
+  const limit = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: (c) =>
+        fail(c, problem('frame_too_large', `the request body exceeds ${maxSize} bytes`)),
+    });
+  app.use('/api/v1/sessions', limit(MAX_PIPELINE_BODY_BYTES));
+  app.use('/api/v1/sessions/*', limit(MAX_PIPELINE_BODY_BYTES));
+  app.use('/api/v1/process', limit(MAX_PROCESS_BODY_BYTES));
 
   const nodes = o.registry.list();
   app.get('/api/v1/nodes', (c) => c.json({ nodes }));
