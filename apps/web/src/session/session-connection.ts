@@ -3,15 +3,12 @@
  * this tab's edit origin, its stamper (S1: a new nonce on every reconnect) and its own undo
  * manager (only this tab's edits are undone, never someone else's).
  */
-import { documentMaps } from '@patchbay/document';
 import { ClientStamper } from '@patchbay/protocol';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { socketUrl } from '../api/token';
 import type { LinkStatus } from './control-client';
-
-/** Edits closer together than this merge into one undo step (a drag is stopped explicitly). */
-export const UNDO_CAPTURE_MS = 500;
+import { createUndoManager } from './undo';
 
 /** The identity the server stamps on this tab's awareness (S: awareness is not trusted from clients). */
 export interface PresenceUser {
@@ -56,11 +53,7 @@ export class SessionConnection {
     this.origin = { session: o.sessionId, tab: 'local' };
     this.#randomUuid = o.randomUuid ?? (() => crypto.randomUUID());
     this.stamper = new ClientStamper(this.#randomUuid);
-    const { nodes, connections, meta } = documentMaps(this.doc);
-    this.undo = new Y.UndoManager([nodes, connections, meta], {
-      trackedOrigins: new Set([this.origin]),
-      captureTimeout: UNDO_CAPTURE_MS,
-    });
+    this.undo = createUndoManager(this.doc, this.origin);
     const token = socketUrl('/yjs');
     const url = new URL(o.yjsUrl ?? token);
     const params: Record<string, string> = {};
