@@ -243,10 +243,22 @@ describe('X6 caching by input version', () => {
     const { end } = await t.demandAndWait('c');
     expect(end).toMatchObject({ output: 'c(B(a(),d()))' });
     expect(Object.fromEntries(t.executions)).toEqual({ a: 1, d: 1, b: 2, c: 2 });
-    // Tuning back to an earlier value is a new input version again for b's cache slot.
     value(await t.engine.tune('a', { label: 'A' }));
     await t.demandAndWait('c');
     expect(Object.fromEntries(t.executions)).toEqual({ a: 2, d: 1, b: 3, c: 3 });
+  });
+
+  it('[X6] going back to earlier params is answered from the cache', async () => {
+    const t = taskEngine();
+    await t.build(chain());
+    await t.demandAndWait('c');
+    value(await t.engine.tune('b', { label: 'B' }));
+    await t.demandAndWait('c');
+    value(await t.engine.tune('b', { label: 'b' }));
+    const { run, end } = await t.demandAndWait('c');
+    expect(end).toMatchObject({ output: 'c(b(a(),d()))' });
+    expect(t.nodesWith(run, 'node_run_started')).toEqual([]);
+    expect(Object.fromEntries(t.executions)).toEqual({ a: 1, d: 1, b: 2, c: 2 });
   });
 
   it('[X6] a connection change invalidates the node it feeds and downstream', async () => {

@@ -75,6 +75,9 @@ interface CacheEntry {
   readonly version: string;
 }
 
+/** Outputs kept per node, by input version (X6). */
+export const CACHED_VERSIONS_PER_NODE = 4;
+
 const CANCELLED: unique symbol = Symbol('cancelled');
 
 /**
@@ -87,7 +90,8 @@ const CANCELLED: unique symbol = Symbol('cancelled');
 export class DemandRunner {
   readonly #options: DemandRunnerOptions;
   readonly #runs = new Map<string, RunState>();
-  readonly #cache = new Map<string, CacheEntry>();
+  /** Per node, its latest outputs by input version (most recent last). */
+  readonly #cache = new Map<string, Map<string, CacheEntry>>();
   #counter = 0;
 
   constructor(options: DemandRunnerOptions) {
@@ -254,8 +258,8 @@ export class DemandRunner {
     }
 
     const inputVersion = hashValue({ kind: node.kind, params: node.params, inputs: versions });
-    const cached = this.#cache.get(id);
-    if (def.task.cacheable && cached?.inputVersion === inputVersion) {
+    const cached = this.#cache.get(id)?.get(inputVersion);
+    if (def.task.cacheable && cached) {
       emit({
         type: 'node_run_completed',
         run: run.id,
@@ -293,9 +297,26 @@ export class DemandRunner {
     }
     const outputs = result.value;
     const version = def.task.cacheable ? inputVersion : `o${hashValue(outputs)}`;
-    if (def.task.cacheable) this.#cache.set(id, { inputVersion, outputs, version });
+    if (def.task.cacheable) this.#remember(id, { inputVersion, outputs, version });
     emit({ type: 'node_run_completed', run: run.id, node: id, output: wireOutput(outputs) });
     return { kind: 'done', outputs, version };
+  }
+
+  /**
+   * Keeps a few versions per node, so going back to earlier params (or a run that finishes after
+   * a newer one) still hits the cache.
+   */
+  #remember(id: string, entry: CacheEntry): void {
+    let versions = this.#cache.get(id);
+    if (!versions) {
+      versions = new Map();
+      this.#cache.set(id, versions);
+    }
+    versions.delete(entry.inputVersion);
+    versions.set(entry.inputVersion, entry);
+    while (versions.size > CACHED_VERSIONS_PER_NODE) {
+      versions.delete(versions.keys().next().value!);
+    }
   }
 
   /** Reports a node failure; the first one fails the run and stops its other work. */
