@@ -289,22 +289,21 @@ nodes:
   });
 
   it('[C6] a node that fails after output began aborts the body: the client sees a failed transfer, never a clean short file', async () => {
-    // The tone streams Ogg pages while the upload branch fails on its first packet.
+    // The Ogg stream feeds the output and, a few hops later, a decoder that cannot read it:
+    // the output's first bytes are sent before the decoder fails.
     const yaml = `mode: oneshot
 nodes:
-  tone: { kind: audio::sine, params: { duration_ms: 60000 } }
+  tone: { kind: audio::sine, params: { duration_ms: 20000 } }
   encode: { kind: audio::opus::encoder, needs: tone }
   ogg: { kind: containers::ogg::muxer, params: { channels: 1 }, needs: encode }
   out: { kind: io::output, needs: ogg }
-  upload: { kind: io::input, params: { name: upload } }
-  pass: { kind: core::passthrough, needs: upload }
-  decode: { kind: audio::opus::decoder, needs: pass }
+  p1: { kind: core::passthrough, needs: ogg }
+  p2: { kind: core::passthrough, needs: p1 }
+  p3: { kind: core::passthrough, needs: p2 }
+  decode: { kind: audio::opus::decoder, needs: p3 }
   sink: { kind: core::sink, needs: decode }
 `;
-    const res = await api('/api/v1/process', {
-      method: 'POST',
-      body: form(yaml, { upload: new Uint8Array(64).fill(1) }),
-    });
+    const res = await api('/api/v1/process', { method: 'POST', body: form(yaml) });
     if (res.status === 200) {
       await expect(res.arrayBuffer()).rejects.toThrow();
     } else {
