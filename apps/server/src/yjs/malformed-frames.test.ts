@@ -58,7 +58,7 @@ describe(`malformed frames (seed ${SEED}; rerun with FUZZ_SEED)`, () => {
     honest.doc.getMap('nodes').set('gain', node);
 
     let edits = 0;
-    const editing = setInterval(() => node.set(`p${edits % 20}`, edits++), 5);
+    const editing = setInterval(() => node.set(`p${edits % 20}`, edits++), 20);
     const next = createFrameFuzzer(SEED, MAX_FRAME_BYTES + 1);
     const outcomes: Outcome[] = [];
     let sent = 0;
