@@ -8,9 +8,8 @@
  *   answered `422 {error: {code: 'run_failed', message, node, problems}}` naming the node.
  * - Once bytes have been sent the status is 200 and cannot change; a node failing then aborts
  *   the response (the chunked body never gets its terminating chunk), so every HTTP client
- *   reports a truncated body as an error instead of a short file that looks complete. The
- *   response carries `Trailer: X-Patchbay-Status` for clients that read trailers; only the
- *   abort is guaranteed.
+ *   reports a truncated body as an error instead of a short file that looks complete. (A Web
+ *   `Response` cannot send HTTP trailers, so the abort is the signal.)
  */
 import { runOneshot } from '@patchbay/engine';
 import type { Clock, EngineServices, Logger, NodeRegistry, OneshotIO } from '@patchbay/engine';
@@ -153,7 +152,7 @@ export function createProcessHandler(options: ProcessRouteOptions) {
         : 'application/octet-stream';
     return new Response(out.stream, {
       status: 200,
-      headers: { 'content-type': contentType, trailer: 'X-Patchbay-Status' },
+      headers: { 'content-type': contentType },
     });
   };
 }
