@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -46,6 +46,22 @@ describe('patchbay run with task nodes (real node-llama-cpp)', () => {
     expect(r.code).toBe(0);
     // The live tokens, a line end, then the final text of the text::output node.
     expect(r.stdout).toBe(`${expected}\n${expected}\n`);
+  });
+
+  it('[X5] with --quiet and --output the final text goes to the file and nothing to stdout', () => {
+    const out = join(dataDir, 'story.txt');
+    const r = patchbay(
+      'run',
+      pipeline('story-file.yml', 'tiny.gguf'),
+      '--data-dir',
+      dataDir,
+      '--quiet',
+      '--output',
+      out,
+    );
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('');
+    expect(readFileSync(out, 'utf8')).toBe(`${plantedContinuation('once upon a', 32).text}\n`);
   });
 
   it('[X5] a missing model exits non-zero naming the failed node', () => {
