@@ -1,6 +1,7 @@
 import type { Pipeline } from '@patchbay/protocol';
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { writeParams } from '../session/edits';
+import { usePeers } from '../session/hooks';
 import { useSession } from '../session/session-context';
 import { CommitThrottle } from './commit-throttle';
 import { layerBoxes, layerWrites, moveRect, parseView, resizeRect } from './compositor-model';
@@ -50,6 +51,12 @@ function CompositorStage(props: { pipeline: Pipeline; nodeId: string }) {
   const height = view?.height ?? (typeof params.height === 'number' ? params.height : 720);
   const scale = stage.width / width;
   const boxes = layerBoxes(params, view, held, viewBehind);
+  const peers = usePeers(conn);
+  const draggedBy = new Map<string, { name: string; color: string }>();
+  for (const p of peers.values()) {
+    if (p.user && p.dragging?.node === nodeId && p.dragging.layer)
+      draggedBy.set(p.dragging.layer, { name: p.user.name, color: p.user.color });
+  }
   const selectedBox = boxes.find((b) => b.pin === selected);
 
   const commit = useCallback(
@@ -138,6 +145,15 @@ function CompositorStage(props: { pipeline: Pipeline; nodeId: string }) {
             data-held={b.held ? 'true' : 'false'}
           >
             <span className="layer-label">{b.pin}</span>
+            {draggedBy.has(b.pin) ? (
+              <span
+                className="layer-peer"
+                style={{ background: draggedBy.get(b.pin)?.color }}
+                data-testid={`layer-peer-${b.pin}`}
+              >
+                {draggedBy.get(b.pin)?.name}
+              </span>
+            ) : null}
             {CORNERS.map((c) => (
               <span
                 key={c}

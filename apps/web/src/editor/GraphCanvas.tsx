@@ -74,7 +74,6 @@ export function GraphCanvas(props: {
     return ids.map((id) => {
       const node = pipeline.nodes[id] as Pipeline['nodes'][string];
       const info = kinds.get(node.kind);
-      const run = runtime.latestRun[id];
       const stream = runtime.streams[id];
       const data: PipelineNodeData = {
         kind: node.kind,
@@ -83,9 +82,7 @@ export function GraphCanvas(props: {
         outputs: info ? outputHandles(info.outputs) : [],
         ...(runtime.states[id] ? { state: runtime.states[id] } : {}),
         ...(runtime.nodeErrors[id] ? { error: runtime.nodeErrors[id] } : {}),
-        ...(stream && (run === undefined || stream.run === run || info?.task)
-          ? { stream: stream.text }
-          : {}),
+        ...(stream ? { stream: stream.text } : {}),
         peers: peerInfo.get(id) ?? [],
       };
       return {
