@@ -32,6 +32,7 @@ const serverScript = join(repo, 'apps/server/src/yjs/testing/serve-rooms.ts');
 interface Stats {
   rss: number;
   heapUsed: number;
+  cpuMs: number;
   rooms: number;
   connections: number;
 }
@@ -123,6 +124,8 @@ for (const client of clients) {
 
 let edits = 0;
 const timers: NodeJS.Timeout[] = [];
+const serverBefore = await server.stats();
+const loadCpuBefore = process.cpuUsage();
 const start = performance.now();
 for (let w = 0; w < WRITERS; w++) {
   const writer = clients[w] as WebsocketProvider;
@@ -145,6 +148,8 @@ for (const t of timers) clearInterval(t);
 await sleep(1000); // the last edits land
 const sorted = latencies.slice(0, samples).sort();
 const fanoutStats = await server.stats();
+const elapsedMs = performance.now() - start;
+const loadCpu = process.cpuUsage(loadCpuBefore);
 for (const c of clients) c.destroy();
 await sleep(500);
 
@@ -184,6 +189,9 @@ console.log(
     latency_max_ms: round(sorted.at(-1) ?? Number.NaN),
     target_p99_ms: 10,
     server_rss_mb_during_fanout: round(fanoutStats.rss / 2 ** 20, 1),
+    // Share of one core; the load process holds all 200 clients, so it is the busier one.
+    server_cpu_pct: round(((fanoutStats.cpuMs - serverBefore.cpuMs) / elapsedMs) * 100, 0),
+    load_cpu_pct: round(((loadCpu.user + loadCpu.system) / 1000 / elapsedMs) * 100, 0),
     rooms_measured: withRooms.rooms - base.rooms,
     rss_per_room_mb: round((withRooms.rss - base.rss) / 2 ** 20 / ROOMS_FOR_RSS, 3),
     heap_per_room_kb: round((withRooms.heapUsed - base.heapUsed) / 1024 / ROOMS_FOR_RSS, 1),

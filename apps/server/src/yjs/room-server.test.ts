@@ -495,6 +495,59 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(s.rooms.stats()).toEqual({ rooms: 0, connections: 0 });
   });
 
+  it('updates stored in one batch reach a non-author as one merged frame and authors as the others’ updates; all converge', async () => {
+    let releaseAppends: () => void = () => {};
+    let gate: Promise<void> | null = null;
+    const s = await server({
+      wrapStorage: (storage) => ({
+        ...bind(storage),
+        appendUpdate: async (id, u) => {
+          if (gate) await gate;
+          return storage.appendUpdate(id, u);
+        },
+      }),
+    });
+    const a = provider(s, 'alice');
+    const b = provider(s, 'bob');
+    await Promise.all([synced(a), synced(b)]);
+    const watcher = raw(s, 'admin');
+    await watcher.opened;
+    await waitFor(() => watcher.received.length > 0, 'the greeting');
+    const watched = new Y.Doc();
+    let updateFrames = 0;
+    watcher.ws.on('message', (data: Buffer) => {
+      const decoder = decoding.createDecoder(new Uint8Array(data));
+      if (decoding.readVarUint(decoder) !== 0 || decoding.readVarUint(decoder) !== 2) return;
+      updateFrames++;
+      Y.applyUpdate(watched, decoding.readVarUint8Array(decoder));
+    });
+
+    gate = new Promise<void>((r) => (releaseAppends = r));
+    for (let i = 0; i < 5; i++) {
+      a.doc.getMap('a').set(`k${i}`, i);
+      b.doc.getMap('b').set(`k${i}`, i);
+    }
+    await waitFor(
+      () => (s.metrics.counters.get(YjsMetric.updates) ?? 0) >= 10,
+      'all 10 edits at the server',
+    );
+    releaseAppends();
+    gate = null;
+    const expected = {
+      a: { k0: 0, k1: 1, k2: 2, k3: 3, k4: 4 },
+      b: { k0: 0, k1: 1, k2: 2, k3: 3, k4: 4 },
+    };
+    const state = (d: Y.Doc) => ({ a: d.getMap('a').toJSON(), b: d.getMap('b').toJSON() });
+    await waitFor(
+      () =>
+        isDeepStrictEqual(state(watched), expected) &&
+        isDeepStrictEqual(state(a.doc), expected) &&
+        isDeepStrictEqual(state(b.doc), expected),
+      'everyone to converge',
+    );
+    expect(updateFrames).toBeLessThan(10);
+  });
+
   it('a frame above maxFrameBytes closes that connection with 1009; others are unaffected', async () => {
     const s = await server({ maxFrameBytes: 4096 });
     const honest = provider(s, 'bob');

@@ -343,21 +343,49 @@ export class Room {
         this.fail(failed.error);
         break;
       }
-      for (const item of batch) {
-        if (item.kind === 'send') {
-          item.conn.send(item.message);
-          continue;
-        }
-        const message = encodeUpdate(item.update);
-        const from = isClientOrigin(item.origin) ? item.origin.connectionId : null;
-        for (const conn of this.connections) if (conn.id !== from) conn.send(message);
-      }
+      this.broadcast(batch);
     }
     this.draining = false;
     if (this.queue.length === 0 || this.failure !== null) {
       const result: Result<void> = this.failure ? err(this.failure) : ok(undefined);
       for (const resolve of this.idleWaiters.splice(0)) resolve(result);
     }
+  }
+
+  /**
+   * Sends a stored batch. Several updates go to each connection that authored none of them as
+   * one merged update (one frame instead of many when the room is busy); an author gets the
+   * others' updates one by one, never its own.
+   */
+  private broadcast(batch: readonly QueueItem[]): void {
+    const updates: { update: Uint8Array; from: string | null; message?: Uint8Array }[] = [];
+    for (const item of batch) {
+      if (item.kind === 'update') {
+        const from = isClientOrigin(item.origin) ? item.origin.connectionId : null;
+        updates.push({ update: item.update, from });
+      }
+    }
+    let merged: Uint8Array | null = null;
+    if (updates.length > 1) {
+      try {
+        merged = encodeUpdate(Y.mergeUpdates(updates.map((u) => u.update)));
+      } catch (cause) {
+        this.deps.log.warn({ err: cause }, 'merging a batch failed; sending it update by update');
+      }
+    }
+    const authors = new Set(updates.map((u) => u.from));
+    for (const conn of this.connections) {
+      if (merged !== null && !authors.has(conn.id)) {
+        conn.send(merged);
+        continue;
+      }
+      for (const u of updates) {
+        if (u.from === conn.id) continue;
+        u.message ??= encodeUpdate(u.update);
+        conn.send(u.message);
+      }
+    }
+    for (const item of batch) if (item.kind === 'send') item.conn.send(item.message);
   }
 
   private async store(update: Uint8Array): Promise<Result<void>> {

@@ -2,7 +2,8 @@
  * The test room server as its own process (for the SIGKILL durability test and the fan-out
  * benchmark): `node --import tsx serve-rooms.ts --data-dir DIR --session ID [--session ID …]`.
  * Prints one JSON line `{"port": N}` once listening. With an IPC channel it answers the
- * message 'stats' with `{rss, heapUsed, rooms, connections}`.
+ * message 'stats' with `{rss, heapUsed, cpuMs, rooms, connections}` (after a gc when the
+ * process runs with --expose-gc).
  */
 import { parseArgs } from 'node:util';
 import { startTestServer } from './test-server';
@@ -32,9 +33,11 @@ process.on('message', (message) => {
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const memory = process.memoryUsage();
+  const cpu = process.cpuUsage();
   process.send?.({
     rss: memory.rss,
     heapUsed: memory.heapUsed,
+    cpuMs: (cpu.user + cpu.system) / 1000,
     ...server.rooms.stats(),
   });
 });
