@@ -281,6 +281,26 @@ nodes:
     });
     expect(batch).toMatchObject({ type: 'error', code: 'batch_rejected' });
     expect(readPipeline(a.doc).nodes.x).toBeUndefined();
+    // [E15] validate reports every problem and applies nothing.
+    const checked = await admin.request({
+      type: 'validate_batch',
+      session,
+      ops: [
+        { op: 'add_node', id: 'y', kind: 'nope::x' },
+        { op: 'add_node', id: 'in', kind: 'io::input' },
+        { op: 'remove_node', id: 'ghost' },
+      ],
+    });
+    expect(checked.type).toBe('ok');
+    const problems = (checked as { result: { problems: Array<{ code: string }> } }).result.problems;
+    expect(problems.map((p) => p.code)).toEqual(['unknown_kind', 'oneshot_only', 'unknown_node']);
+    const ok = await admin.request({
+      type: 'validate_batch',
+      session,
+      ops: [{ op: 'add_node', id: 'y', kind: 'audio::gain' }],
+    });
+    expect(ok).toEqual({ type: 'ok', result: { problems: [] } });
+    expect(readPipeline(a.doc).nodes.y).toBeUndefined();
   });
 
   it('10,000 malformed control messages (seeded) crash nothing; the connection stays up and other clients are unaffected', async () => {
