@@ -42,6 +42,8 @@ async function startServer(dataDir: string, sessions: string[]) {
     process.execPath,
     [
       '--expose-gc',
+      // e.g. YJS_FANOUT_SERVER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+      ...(process.env.YJS_FANOUT_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
       '--import',
       'tsx',
       serverScript,
