@@ -350,8 +350,9 @@ export class Engine {
   }
 
   /**
-   * E11: stops every node, discards in-flight creations (disposed when they settle), waits for
-   * running nodes at most `shutdownTimeoutMs`, and leaves every state gauge at zero.
+   * E11: stops every node, discards in-flight creations (disposed when they settle), cancels
+   * demand runs, waits for running nodes and task executions at most `shutdownTimeoutMs`, and
+   * leaves every state gauge at zero.
    */
   async shutdown(): Promise<void> {
     const waits = await this.#call(() => {
@@ -368,7 +369,10 @@ export class Engine {
       }
       this.#nodes.clear();
       this.#connections.clear();
-      return [...this.#draining];
+      // Task work of cancelled runs counts too: after shutdown a host may free its backends.
+      const waits = [...this.#draining];
+      if (this.#runner.executing) waits.push(this.#runner.settled());
+      return waits;
     });
     if (waits.length === 0) return;
     let cancelTimer = () => {};

@@ -2,7 +2,7 @@ import { copyFile, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, createDefaultRegistry, createTimerClock } from '@patchbay/engine';
+import { Engine, createDefaultRegistry, createTimerClock, gatewayFor } from '@patchbay/engine';
 import type { EngineEvent, LlmBackend, RunEvent } from '@patchbay/engine';
 import { ensureModel, plantedContinuation } from './fixtures/planted-model';
 import { createInferenceServices } from './inference-services';
@@ -215,5 +215,48 @@ describe('demand runs on node-llama-cpp (planted model)', () => {
     const pick = s.runEvents(run).find((e) => e.type === 'node_run_completed' && e.node === 'pick');
     expect(pick).toMatchObject({ output: { out: JSON.stringify(output), json: output } });
     await s.engine.shutdown();
+  });
+
+  it('[X5] after a cancel, engine shutdown leaves the backend safe to dispose at once', async () => {
+    // Its own runtime: disposing it must not touch the other tests' backend.
+    const own = new NodeLlamaBackend();
+    const engine = new Engine({
+      registry: createDefaultRegistry(),
+      clock,
+      services: { ...createInferenceServices({ dataDir, llmBackend: own }) },
+    });
+    const built = await engine.applyBatch([
+      {
+        op: 'add_node',
+        id: 'model',
+        kind: 'llm::model',
+        params: { path: 'a.gguf', context_size: 512 },
+      },
+      {
+        op: 'add_node',
+        id: 'gen',
+        kind: 'llm::inference',
+        params: { prompt: 'Tell me a story:', max_tokens: 64 },
+      },
+      { op: 'connect', from: { node: 'model', pin: 'out' }, to: { node: 'gen', pin: 'model' } },
+    ]);
+    expect(built.ok).toBe(true);
+    let run = '';
+    const cancelled = new Promise<void>((resolve) =>
+      engine.subscribe((e) => {
+        if (e.type === 'node_stream' && e.run === run) void engine.cancel(run);
+        if (e.type === 'run_cancelled' && e.run === run) resolve();
+      }),
+    );
+    const demanded = await engine.demand('gen');
+    run = demanded.ok ? demanded.value.run : '';
+    await cancelled;
+    // The host's shutdown order: engine first (its cancelled generation settles), then the backend.
+    await engine.shutdown();
+    await gatewayFor(own).unload();
+    await own.dispose();
+    // Still alive: a crash in the llama.cpp runtime would have ended the test process.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gatewayFor(own).current).toBeUndefined();
   });
 });

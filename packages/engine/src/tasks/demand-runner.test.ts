@@ -170,6 +170,41 @@ describe('X5 demand runs', () => {
     expect(t.backend.running).toBe(0);
   });
 
+  it('[X5] cancel reports at once; engine shutdown waits for work that stops late', async () => {
+    const t = taskEngine();
+    let settledAt = -1;
+    t.registry.register(
+      defineTaskNode({
+        kind: 'test::stubborn',
+        description: 'looks at its signal only after 100 ms',
+        params: z.object({}),
+        pins: () => ({ inputs: [], outputs: [{ name: 'out', type: 'text' }] }),
+        execute: (_i, ctx) =>
+          new Promise((resolve) =>
+            ctx.clock.setTimer(() => {
+              settledAt = ctx.clock.now();
+              resolve(err(problem('cancelled', 'noticed late')));
+            }, 100),
+          ),
+      }),
+    );
+    await t.build([add('slow', 'test::stubborn')]);
+    const run = value(await t.engine.demand('slow'));
+    await until(() => t.nodesWith(run.run, 'node_run_started').length === 1, t.clock);
+    const cancelledAt = t.clock.now();
+    value(await t.engine.cancel(run.run));
+    await settle();
+    expect(t.runEvents(run.run).at(-1)).toEqual({ type: 'run_cancelled', run: run.run });
+    expect(settledAt).toBe(-1);
+    let shutDown = false;
+    void t.engine.shutdown().then(() => (shutDown = true));
+    await t.clock.advance(50);
+    expect(shutDown).toBe(false);
+    await t.clock.advance(100);
+    expect(shutDown).toBe(true);
+    expect(settledAt).toBeGreaterThanOrEqual(cancelledAt + 100 - 1);
+  });
+
   it('[X5] two runs can be in flight at once', async () => {
     const t = taskEngine();
     await t.build([

@@ -92,6 +92,8 @@ export class DemandRunner {
   readonly #runs = new Map<string, RunState>();
   /** Per node, its latest outputs by input version (most recent last). */
   readonly #cache = new Map<string, Map<string, CacheEntry>>();
+  /** Node executions not yet settled (a cancelled one may still be winding down). */
+  readonly #executing = new Set<Promise<unknown>>();
   #counter = 0;
 
   constructor(options: DemandRunnerOptions) {
@@ -144,6 +146,19 @@ export class DemandRunner {
   /** Drops a removed node's cached output. */
   forget(nodeId: string): void {
     this.#cache.delete(nodeId);
+  }
+
+  /** Whether any node execution has not settled yet. */
+  get executing(): boolean {
+    return this.#executing.size > 0;
+  }
+
+  /**
+   * Resolves when every node execution has settled, including those of cancelled runs whose
+   * work only stops when it next looks at its signal: after this, a host may free what they use.
+   */
+  async settled(): Promise<void> {
+    while (this.#executing.size > 0) await Promise.all([...this.#executing]);
   }
 
   /** Ids of runs still in flight. */
@@ -279,6 +294,8 @@ export class DemandRunner {
         (outcome): TaskResult => (outcome.handled ? outcome.result : unhandledResult(request)),
         (e: unknown): TaskResult => err(problem('internal', errorMessage(e), id)),
       );
+    this.#executing.add(execution);
+    void execution.then(() => this.#executing.delete(execution));
     // X5: a cancel reports at once, even if the node's work only notices the signal later.
     const result = await Promise.race([
       execution,
