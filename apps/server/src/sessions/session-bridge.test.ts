@@ -10,7 +10,7 @@ import {
   storedStamps,
   writePipeline,
 } from '@patchbay/document';
-import { Engine, ManualClock, createDefaultRegistry } from '@patchbay/engine';
+import { Engine, ManualClock, createDefaultRegistry, defineNode } from '@patchbay/engine';
 import type { Pipeline, Problem } from '@patchbay/protocol';
 import { Authenticator } from '../auth/auth';
 import { Role } from '../host/server-context';
@@ -39,13 +39,26 @@ afterEach(async () => {
   await Promise.all(engines.splice(0).map((e) => e.shutdown()));
 });
 
+/** A kind whose creation fails in the background (after the add was accepted). */
+const failingNode = defineNode({
+  kind: 'test::fails',
+  description: 'fails while being created',
+  // Any empty-params schema will do (core::sink has one).
+  params: createDefaultRegistry().get('core::sink')!.params,
+  pins: () => ({ inputs: [], outputs: [{ name: 'out', type: 'raw_audio' }] }),
+  create: async () => {
+    await Promise.resolve();
+    throw new Error('no device');
+  },
+});
+
 async function setup(
   initial?: Pipeline,
   options: { allowedKinds?: Record<string, string[]> } = {},
 ) {
   const doc = new Y.Doc();
   if (initial) writePipeline(doc, initial, 'storage');
-  const registry = createDefaultRegistry();
+  const registry = createDefaultRegistry().register(failingNode);
   const engine = new Engine({ registry, clock: new ManualClock(), mode: 'dynamic', session: 's' });
   engines.push(engine);
   const refusals: Array<{ identity: Identity | undefined; problems: readonly Problem[] }> = [];
@@ -149,6 +162,25 @@ describe('session bridge: document → engine', () => {
       'cycle',
       'unknown_node',
     ]);
+  });
+
+  it('[E7][E9] a deferred connection the engine drops when its endpoint fails leaves the document', async () => {
+    const { doc, engine, bridge, refusals } = await setup();
+    addNode(doc, 'mic', { kind: 'test::fails', params: {} }, ed);
+    addNode(doc, 'g', { kind: 'audio::gain', params: {} }, ed);
+    connect(
+      doc,
+      { from: { node: 'mic', pin: 'out' }, to: { node: 'g', pin: 'in' }, mode: 'reliable' },
+      ed,
+    );
+    await bridge.idle();
+    for (let i = 0; i < 20 && engine.state('mic')?.status !== 'failed'; i++) await bridge.idle();
+    expect(refusals).toEqual([]);
+    expect(engine.state('mic')).toEqual({ status: 'failed', reason: 'creation failed: no device' });
+    await bridge.idle();
+    expect(readPipeline(doc).connections).toEqual({});
+    // E9: the failed node stays visible until removed.
+    expect(Object.keys(readPipeline(doc).nodes).sort()).toEqual(['g', 'mic']);
   });
 
   it('[S2][S4] a stamped edit reaches the engine with its stamp, and the stamp is swept from the document (S3)', async () => {
