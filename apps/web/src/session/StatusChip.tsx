@@ -8,7 +8,8 @@ export function StatusChip() {
   const doc = useConnectionState(conn);
   const ctl = useControlStatus(control);
   const status = combinedStatus(doc.status, ctl);
-  const title = `document: ${doc.status}${doc.synced ? ' (synced)' : ''}; control: ${ctl}`;
+  const title =
+    conn.refused ?? `document: ${doc.status}${doc.synced ? ' (synced)' : ''}; control: ${ctl}`;
   return (
     <span
       className={`status-chip status-${status}`}

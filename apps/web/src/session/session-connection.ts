@@ -7,6 +7,7 @@ import { ClientStamper } from '@patchbay/protocol';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { socketUrl } from '../api/token';
+import { OFFLINE_AFTER_ATTEMPTS } from './control-client';
 import type { LinkStatus } from './control-client';
 import { createUndoManager } from './undo';
 
@@ -32,6 +33,8 @@ export interface SessionConnectionOptions {
   readonly randomUuid?: () => string;
   /** Base of the Yjs socket (`ws://host/yjs`); the room is the session id. */
   readonly yjsUrl?: string;
+  /** Another WebSocket implementation (tests). */
+  readonly WebSocketPolyfill?: typeof WebSocket;
 }
 
 export class SessionConnection {
@@ -45,6 +48,7 @@ export class SessionConnection {
   #status: LinkStatus = 'connecting';
   #everConnected = false;
   #synced = false;
+  #refused: string | undefined;
   readonly #listeners = new Set<() => void>();
   readonly #randomUuid: () => string;
 
@@ -54,8 +58,7 @@ export class SessionConnection {
     this.#randomUuid = o.randomUuid ?? (() => crypto.randomUUID());
     this.stamper = new ClientStamper(this.#randomUuid);
     this.undo = createUndoManager(this.doc, this.origin);
-    const token = socketUrl('/yjs');
-    const url = new URL(o.yjsUrl ?? token);
+    const url = new URL(o.yjsUrl ?? socketUrl('/yjs'));
     const params: Record<string, string> = {};
     for (const [k, v] of url.searchParams) params[k] = v;
     url.search = '';
@@ -65,6 +68,7 @@ export class SessionConnection {
       this.doc,
       {
         params,
+        ...(o.WebSocketPolyfill ? { WebSocketPolyfill: o.WebSocketPolyfill } : {}),
       },
     );
     this.provider.on('status', ({ status }: { status: string }) => {
@@ -74,11 +78,23 @@ export class SessionConnection {
         this.#everConnected = true;
         this.#setStatus('connected');
       } else {
-        this.#setStatus(this.provider.wsUnsuccessfulReconnects >= 2 ? 'offline' : 'connecting');
+        this.#setStatus(
+          this.provider.wsUnsuccessfulReconnects >= OFFLINE_AFTER_ATTEMPTS
+            ? 'offline'
+            : 'connecting',
+        );
       }
     });
+    // Emitted before the provider counts this failure, hence the + 1.
     this.provider.on('connection-close', () => {
-      if (this.provider.wsUnsuccessfulReconnects >= 2) this.#setStatus('offline');
+      if (this.provider.wsUnsuccessfulReconnects + 1 >= OFFLINE_AFTER_ATTEMPTS)
+        this.#setStatus('offline');
+    });
+    // 44xx: the server refused the token; the provider stops retrying.
+    this.provider.on('closed', (e: { code: number; reason: string }) => {
+      this.#refused = `${e.code === 4403 ? 'forbidden' : 'unauthorized'}: ${e.reason || 'refused'}`;
+      this.#setStatus('offline');
+      this.#emit();
     });
     this.provider.on('sync', (synced: boolean) => {
       this.#synced = synced;
@@ -91,6 +107,11 @@ export class SessionConnection {
 
   get status(): LinkStatus {
     return this.#status;
+  }
+
+  /** Why the server refused this connection for good (a bad token), if it did. */
+  get refused(): string | undefined {
+    return this.#refused;
   }
 
   get synced(): boolean {
