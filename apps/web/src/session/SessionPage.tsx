@@ -1,11 +1,12 @@
-import { useCallback, useMemo } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { createPortal } from 'react-dom';
 import type { ViewStamp } from '@patchbay/protocol';
 import { useCatalog } from '../api/use-catalog';
 import { EditorView } from '../editor/EditorView';
 import { MonitorView } from '../monitor/MonitorView';
 import { controlClient } from './control';
-import { useRuntime, useSessionConnection } from './hooks';
+import { useConnectionState, useRuntime, useSessionConnection } from './hooks';
+import { Link } from '../ui/Link';
 import { PresenceAvatars } from './PresenceAvatars';
 import { SessionContext } from './session-context';
 import type { SessionContextValue } from './session-context';
@@ -23,6 +24,16 @@ export function SessionPage(props: { sessionId: string; view: 'editor' | 'monito
   );
   const runtime = useRuntime(control, props.sessionId, isStale);
   const slot = document.getElementById('topbar-slot');
+  // Re-render when the connection is refused for good (4401/4403/4404).
+  useConnectionState(conn);
+  const [deleted, setDeleted] = useState(false);
+  useEffect(
+    () =>
+      control.onEvent((e) => {
+        if (e.type === 'session_deleted' && e.session === props.sessionId) setDeleted(true);
+      }),
+    [control, props.sessionId],
+  );
 
   const value: SessionContextValue | undefined = useMemo(
     () =>
@@ -30,6 +41,14 @@ export function SessionPage(props: { sessionId: string; view: 'editor' | 'monito
     [conn, control, catalog, kinds, runtime, props.sessionId],
   );
   if (!value) return <div className="empty">Connecting…</div>;
+  if (conn?.refused || deleted) {
+    return (
+      <div className="empty" data-testid="session-unavailable">
+        <p className="error">{deleted ? 'This session was deleted.' : conn?.refused}</p>
+        <Link to={{ page: 'sessions' }}>Back to sessions</Link>
+      </div>
+    );
+  }
   return (
     <SessionContext.Provider value={value}>
       {slot ? createPortal(<SessionBar />, slot) : null}

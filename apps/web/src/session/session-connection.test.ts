@@ -70,3 +70,12 @@ describe('session connection', () => {
     conn.destroy();
   });
 });
+
+describe('permanent refusals', () => {
+  it('a missing session (4404) and a refused token read as such', async () => {
+    const { refusalMessage } = await import('./session-connection');
+    expect(refusalMessage(4404, '')).toMatch(/^not_found/);
+    expect(refusalMessage(4401, 'unknown token')).toBe('unauthorized: unknown token');
+    expect(refusalMessage(4403, '')).toMatch(/^forbidden/);
+  });
+});

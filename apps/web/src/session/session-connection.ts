@@ -90,9 +90,9 @@ export class SessionConnection {
       if (this.provider.wsUnsuccessfulReconnects + 1 >= OFFLINE_AFTER_ATTEMPTS)
         this.#setStatus('offline');
     });
-    // 44xx: the server refused the token; the provider stops retrying.
+    // 44xx: the server refused for good (a bad token, or no such session); the provider stops.
     this.provider.on('closed', (e: { code: number; reason: string }) => {
-      this.#refused = `${e.code === 4403 ? 'forbidden' : 'unauthorized'}: ${e.reason || 'refused'}`;
+      this.#refused = refusalMessage(e.code, e.reason);
       this.#setStatus('offline');
       this.#emit();
     });
@@ -109,7 +109,7 @@ export class SessionConnection {
     return this.#status;
   }
 
-  /** Why the server refused this connection for good (a bad token), if it did. */
+  /** Why the server refused this connection for good (bad token, no such session), if it did. */
   get refused(): string | undefined {
     return this.#refused;
   }
@@ -159,5 +159,19 @@ export class SessionConnection {
 
   #emit(): void {
     for (const l of this.#listeners) l();
+  }
+}
+
+/** What a permanent close (4401 / 4403 / 4404 / other 44xx) means to the user. */
+export function refusalMessage(code: number, reason: string): string {
+  switch (code) {
+    case 4401:
+      return `unauthorized: ${reason || 'a valid token is required'}`;
+    case 4403:
+      return `forbidden: ${reason || 'your role may not open this session'}`;
+    case 4404:
+      return `not_found: ${reason || 'this session does not exist (it may have been deleted)'}`;
+    default:
+      return `refused (${code}): ${reason || 'the server closed the connection'}`;
   }
 }
