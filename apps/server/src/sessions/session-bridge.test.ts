@@ -282,6 +282,14 @@ describe('session bridge: control ops and replace → engine and document', () =
     if (!refused.ok) expect(refused.error.map((p) => p.code)).toEqual(['duplicate_node']);
     expect(readPipeline(doc)).toEqual(before);
     expect(engine.snapshot().nodes).toHaveLength(2);
+    // A control tune writes only the keys it names into the document.
+    const tuned = await bridge.apply(
+      [{ op: 'tune', id: 'a', params: { frequency_hz: 220 } }],
+      EDITOR,
+    );
+    expect(tuned.ok).toBe(true);
+    expect(readPipeline(doc).nodes.a?.params).toEqual({ frequency_hz: 220 });
+    expect(engine.snapshot().nodes.find((n) => n.id === 'a')?.params.frequency_hz).toBe(220);
     const viewer = await bridge.apply([{ op: 'remove_node', id: 'a' }], VIEWER);
     expect(viewer.ok ? 'ok' : viewer.error[0]?.code).toBe('read_only');
   });

@@ -26,6 +26,7 @@ import {
   removeNode as docRemoveNode,
   stampsOfEvents,
   sweepStamps,
+  toYValue,
   writePipeline,
 } from '@patchbay/document';
 import type { Engine, Logger, NodeRegistry, OpResult } from '@patchbay/engine';
@@ -291,14 +292,20 @@ export class SessionBridge {
               else setOwn(next, k, v);
             }
             mirror.params = JSON.parse(JSON.stringify(next)) as Record<string, unknown>;
-            if (node instanceof Y.Map) {
-              const params = node.get('params');
-              if (params instanceof Y.Map) patchMap(params as Y.Map<unknown>, mirror.params);
-              else
-                node.set(
-                  'params',
-                  createNodeMap({ kind: mirror.kind, params: mirror.params }).get('params'),
-                );
+            if (!(node instanceof Y.Map)) break;
+            let params = node.get('params');
+            if (!(params instanceof Y.Map)) {
+              params = new Y.Map<unknown>();
+              node.set('params', params);
+            }
+            // Only the keys the op names: other params may be under concurrent edit.
+            const target = params as Y.Map<unknown>;
+            for (const [k, v] of Object.entries(op.params)) {
+              const current = target.get(k);
+              if (v === undefined) target.delete(k);
+              else if (isPlainObject(v) && current instanceof Y.Map)
+                patchMap(current as Y.Map<unknown>, v);
+              else target.set(k, toYValue(v));
             }
             break;
           }
@@ -505,6 +512,15 @@ export class SessionBridge {
       setOwn(target.connections, key, JSON.parse(json));
     writePipeline(this.#o.doc, target, SERVER_ORIGIN);
   }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !Array.isArray(value) &&
+    !(value instanceof Uint8Array)
+  );
 }
 
 function touchesPipeline(tr: Y.Transaction, doc: Y.Doc): boolean {
