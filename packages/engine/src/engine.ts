@@ -37,6 +37,7 @@ import { nullMetrics, silentLogger } from './host';
 import type { EngineServices, NodeInstance, NodePins } from './node-api';
 import { isSource } from './node-api';
 import { NodeRuntime } from './node-runtime';
+import type { Packet } from './packets';
 import type { AnyNodeDefinition, NodeRegistry } from './registry';
 import { createStopController } from './stop-signal';
 import type { StopController } from './stop-signal';
@@ -165,6 +166,8 @@ export class Engine {
   readonly #nodes = new Map<string, NodeRecord>();
   readonly #connections = new Map<string, ConnectionRecord>();
   readonly #listeners = new Set<(event: EngineEvent) => void>();
+  /** Output taps by node id, then pin (see `tap`). */
+  readonly #taps = new Map<string, Map<string, Set<(packet: Packet) => void>>>();
   /** Instances that outlived their record (removed while running); disposed when their run ends. */
   readonly #draining = new Set<Promise<void>>();
   readonly #mailbox: Job[] = [];
@@ -208,6 +211,37 @@ export class Engine {
   subscribe(listener: (event: EngineEvent) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Calls `listener` with every packet node `nodeId` sends on `pin` (connected or not), for
+   * previews and probes; it also applies to a node added later under that id. The listener runs
+   * on the node's send path, so it must be quick and must not keep or change the packet's
+   * buffers beyond the call (packets are immutable). Returns the dispose function.
+   */
+  tap(nodeId: string, pin: string, listener: (packet: Packet) => void): () => void {
+    let pins = this.#taps.get(nodeId);
+    if (!pins) this.#taps.set(nodeId, (pins = new Map()));
+    let listeners = pins.get(pin);
+    if (!listeners) pins.set(pin, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0) pins.delete(pin);
+      if (pins.size === 0) this.#taps.delete(nodeId);
+    };
+  }
+
+  #tapped(nodeId: string, pin: string, packet: Packet): void {
+    const listeners = this.#taps.get(nodeId)?.get(pin);
+    if (!listeners) return;
+    for (const listener of listeners) {
+      try {
+        listener(packet);
+      } catch (e) {
+        this.#log.warn({ node: nodeId, pin, err: String(e) }, 'output tap failed');
+      }
+    }
   }
 
   /** Runs one graph op on the control loop. Bad input of any shape is an error value. */
@@ -611,6 +645,7 @@ export class Engine {
         stats: (values) => this.#mergeStats(rec, values),
         viewData: (data, cause) => this.#viewData(rec, data, cause),
         countersChanged: () => this.#markStats(rec),
+        output: (pin, packet) => this.#tapped(rec.id, pin, packet),
       },
     );
     rec.runtime = runtime;

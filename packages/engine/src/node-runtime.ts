@@ -21,6 +21,8 @@ export interface RuntimeHooks<P> {
   viewData(data: unknown, cause: ViewDataCause): void;
   /** Packet counters moved (cheap: the engine only schedules a coalesced stats flush). */
   countersChanged(): void;
+  /** Every packet the node sends, before fan-out (output taps). */
+  output?(pin: string, packet: Packet): void;
 }
 
 /**
@@ -235,6 +237,7 @@ export class NodeRuntime<P> {
   }
 
   async #send(pin: string, packet: Packet): Promise<void> {
+    this.hooks.output?.(pin, packet);
     const list = this.#outputs.get(pin);
     if (!list || list.length === 0) return;
     this.#counters.packets_out++;
