@@ -261,6 +261,26 @@ describe('Yjs room server with the stock y-websocket client', () => {
     },
   );
 
+  it('an authentication or lookup that throws closes with 1011 and loads nothing', async () => {
+    const throwingAuth = await server({
+      authenticate: async () => {
+        throw new Error('auth backend down');
+      },
+    });
+    const r1 = raw(throwingAuth, 'alice');
+    expect((await r1.closed).code).toBe(1011);
+    const throwingLookup = await server({
+      sessionExists: async () => {
+        throw new Error('lookup failed');
+      },
+    });
+    const r2 = raw(throwingLookup, 'alice');
+    expect((await r2.closed).code).toBe(1011);
+    expect(r1.received).toEqual([]);
+    expect(r2.received).toEqual([]);
+    expect(throwingAuth.rooms.stats().rooms + throwingLookup.rooms.stats().rooms).toBe(0);
+  });
+
   it('an unknown or malformed session id is closed with 4404', async () => {
     const s = await server();
     for (const id of ['no-such-session', 'bad%20id']) {

@@ -48,6 +48,10 @@ export interface TestServerOptions {
   readonly logger?: Logger;
   /** Wraps the storage the rooms use (to inject failures). */
   readonly wrapStorage?: (storage: Storage) => Storage;
+  /** Replaces the token table's authentication. */
+  readonly authenticate?: (c: Context) => Promise<Result<Identity>>;
+  /** Replaces the storage lookup for whether a session exists. */
+  readonly sessionExists?: (sessionId: string) => Promise<boolean>;
 }
 
 export interface TestServer {
@@ -88,13 +92,15 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     createYjsRoute({
       rooms,
       logger,
-      authenticate: async (c: Context): Promise<Result<Identity>> => {
-        const found = identities[c.req.query('token') ?? ''];
-        if (found === undefined) return err(problem(ErrorCode.unauthorized, 'unknown token'));
-        if (found === 'forbidden') return err(problem(ErrorCode.forbidden, 'forbidden'));
-        return ok(found);
-      },
-      sessionExists: async (id) => (await storage.getSession(id)).ok,
+      authenticate:
+        options.authenticate ??
+        (async (c: Context): Promise<Result<Identity>> => {
+          const found = identities[c.req.query('token') ?? ''];
+          if (found === undefined) return err(problem(ErrorCode.unauthorized, 'unknown token'));
+          if (found === 'forbidden') return err(problem(ErrorCode.forbidden, 'forbidden'));
+          return ok(found);
+        }),
+      sessionExists: options.sessionExists ?? (async (id) => (await storage.getSession(id)).ok),
     }),
   );
   const wss = createYjsWebSocketServer(
