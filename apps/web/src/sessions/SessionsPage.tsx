@@ -9,6 +9,7 @@ import { controlClient } from '../session/control';
 import { Link } from '../ui/Link';
 import { showToast } from '../ui/toasts';
 import { SAMPLES } from './samples';
+import { ProblemList } from '../ui/ProblemList';
 
 function readSessions(body: unknown): SessionInfo[] {
   const list = (body as { sessions?: unknown } | null)?.sessions;
@@ -183,20 +184,5 @@ function CreateSession(props: { onCreated: (s: SessionInfo) => void }) {
         Create session
       </button>
     </section>
-  );
-}
-
-/** A problem with every sub-problem, each naming its node. */
-export function ProblemList(props: { problem: ApiProblem }) {
-  const list = props.problem.problems ?? [props.problem];
-  return (
-    <ul className="problems" data-testid="problems">
-      {list.map((p, i) => (
-        <li key={i} data-testid="problem" data-node={p.node} data-code={p.code}>
-          <code>{p.code}</code> {p.node ? <strong>{p.node}: </strong> : null}
-          {p.message}
-        </li>
-      ))}
-    </ul>
   );
 }

@@ -4,7 +4,7 @@ import type { Pipeline, Problem } from '@patchbay/protocol';
 import { useMemo, useState } from 'react';
 import { kindCatalogOf } from '../api/catalog';
 import { useSession } from '../session/session-context';
-import { ProblemList } from '../sessions/SessionsPage';
+import { ProblemList } from '../ui/ProblemList';
 import { showToast } from '../ui/toasts';
 import { keepPositions } from './keep-positions';
 
