@@ -568,6 +568,31 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(updateFrames).toBeLessThan(10);
   });
 
+  it('an update with a gap (structs after ones the room never had) is refused with 4400 and not kept', async () => {
+    const s = await server();
+    const honest = provider(s, 'bob');
+    await synced(honest);
+    const forger = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    forger.on('update', (u: Uint8Array) => updates.push(u));
+    forger.getMap('nodes').set('first', 1);
+    forger.getMap('nodes').set('second', 2);
+    const r = raw(s, 'alice');
+    await r.opened;
+    r.ws.send(encodeUpdateFrame(updates[1] as Uint8Array));
+    expect((await r.closed).code).toBe(4400);
+    const ref = await s.rooms.acquire(SESSION);
+    if (!ref.ok) throw new Error(ref.error.message);
+    expect(ref.value.doc.store.pendingStructs).toBeNull();
+    expect(ref.value.doc.getMap('nodes').toJSON()).toEqual({});
+    ref.value.release();
+    // The whole history in order is accepted.
+    const r2 = raw(s, 'alice');
+    await r2.opened;
+    for (const u of updates) r2.ws.send(encodeUpdateFrame(u));
+    await waitFor(() => honest.doc.getMap('nodes').get('second') === 2, 'the ordered updates');
+  });
+
   it('a frame above maxFrameBytes closes that connection with 1009; others are unaffected', async () => {
     const s = await server({ maxFrameBytes: 4096 });
     const honest = provider(s, 'bob');
@@ -615,6 +640,14 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(s.metrics.gauges.get(YjsMetric.connections)).toBe(0);
   });
 });
+
+function encodeUpdateFrame(update: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, 0);
+  encoding.writeVarUint(e, 2);
+  encoding.writeVarUint8Array(e, update);
+  return encoding.toUint8Array(e);
+}
 
 function updateSetting(key: string, value: number): Uint8Array {
   const doc = new Y.Doc();

@@ -215,6 +215,11 @@ export class Room {
           return;
         }
         if (frame.empty) return;
+        if (!this.follows(frame.update)) {
+          // Yjs would park it as pending structs: in memory, sent to joiners, never stored.
+          this.reject(conn, CloseCode.badMessage, 'update does not follow the document', 'gap');
+          return;
+        }
         try {
           Y.applyUpdate(this.doc, frame.update, conn.origin);
         } catch (cause) {
@@ -241,6 +246,18 @@ export class Room {
     this.doc.destroy();
     for (const resolve of this.idleWaiters.splice(0)) {
       resolve(err(this.failure ?? problem(ErrorCode.internal, 'the room was unloaded')));
+    }
+  }
+
+  /** Whether every client's structs in `update` start at or before what the doc has. */
+  private follows(update: Uint8Array): boolean {
+    try {
+      for (const [client, clock] of Y.parseUpdateMeta(update).from) {
+        if (clock > Y.getState(this.doc.store, client)) return false;
+      }
+      return true;
+    } catch {
+      return false;
     }
   }
 
