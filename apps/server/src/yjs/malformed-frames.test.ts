@@ -21,7 +21,8 @@ const SEED = Number(process.env.FUZZ_SEED ?? 0x5eed);
 // A sync step 1 with an empty state vector: a well-formed frame whose answer (a step 2) shows
 // the connection survived the frame before it.
 const PROBE = Uint8Array.from([0, 0, 1, 0]);
-const REFUSAL_CODES = new Set([4400, 1003, 1009]);
+// 1013: a well-formed update that does not follow the document (resync).
+const REFUSAL_CODES = new Set([4400, 1003, 1009, 1013]);
 
 type Outcome = { kind: string; closedWith: number | null; frame: FuzzFrame['data'] };
 

@@ -217,7 +217,9 @@ export class Room {
         if (frame.empty) return;
         if (!this.follows(frame.update)) {
           // Yjs would park it as pending structs: in memory, sent to joiners, never stored.
-          this.reject(conn, CloseCode.badMessage, 'update does not follow the document', 'gap');
+          // A stock client can send one legitimately (an edit right after reconnecting with
+          // offline edits, before its step 2): a transient close makes it resync in order.
+          this.reject(conn, CloseCode.tryAgainLater, 'update does not follow the document', 'gap');
           return;
         }
         try {
