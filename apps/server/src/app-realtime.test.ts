@@ -303,6 +303,41 @@ nodes:
     expect(readPipeline(a.doc).nodes.y).toBeUndefined();
   });
 
+  it('session events reach every control connection; subscribe returns current states; unsubscribe stops events', async () => {
+    const admin = await control('tok-admin');
+    const other = await control('tok-bob');
+    const session = await newSession(admin, GAIN_CHAIN);
+    await until(
+      () => other.events.some((e) => e.type === 'session_created' && e.session === session),
+      'session_created to reach another client',
+    );
+    const sub = await other.request({ type: 'subscribe', session });
+    expect(sub.type).toBe('ok');
+    const states = (sub as { result: { states: Record<string, { status: string }> } }).result
+      .states;
+    expect(Object.keys(states).sort()).toEqual(['gain', 'sink', 'tone']);
+    expect((await other.request({ type: 'unsubscribe', session })).type).toBe('ok');
+    const seen = other.events.length;
+    await admin.request({ type: 'subscribe', session });
+    await admin.request({ type: 'add_node', session, id: 'extra', kind: 'core::sink' });
+    await until(
+      () => admin.events.some((e) => e.type === 'node_state' && e.node === 'extra'),
+      'the subscribed client to see the new node',
+    );
+    expect(
+      other.events
+        .slice(seen)
+        .filter((e) => 'session' in e && e.session === session && e.type !== 'session_deleted'),
+    ).toEqual([]);
+    expect((await admin.request({ type: 'delete_session', session })).type).toBe('ok');
+    await until(
+      () => other.events.some((e) => e.type === 'session_deleted' && e.session === session),
+      'session_deleted to reach another client',
+    );
+    const gone = await admin.request({ type: 'get_pipeline', session });
+    expect(gone).toMatchObject({ type: 'error', code: 'not_found' });
+  });
+
   it('10,000 malformed control messages (seeded) crash nothing; the connection stays up and other clients are unaffected', async () => {
     const admin = await control('tok-admin');
     const session = await newSession(admin, GAIN_CHAIN);
