@@ -31,6 +31,7 @@ import { openSqliteStorage } from './storage/sqlite-storage';
 import type { Storage } from './storage/storage';
 import { isClientOrigin } from './yjs/room';
 import { RoomManager } from './yjs/room-manager';
+import { PreviewHub, registerPreviewRoute } from './preview/preview-route';
 import { mountStudio } from './web/studio';
 import { createYjsRoute, createYjsWebSocketServer } from './yjs/yjs-route';
 
@@ -96,6 +97,8 @@ export function createApp(parts: {
   clock: Clock;
   log: Logger;
   services?: EngineServices;
+  /** Live previews of video outputs; none = no preview route. */
+  previews?: PreviewHub;
   /** The built studio (default apps/web/dist). */
   studioDir?: string;
 }): Hono {
@@ -142,6 +145,7 @@ export function createApp(parts: {
     ...(parts.services ? { services: parts.services } : {}),
     requireAuth,
   });
+  if (parts.previews) registerPreviewRoute(app, { hub: parts.previews, requireAuth });
   // Last: the studio answers the GETs no route above took (its files and its web routes).
   if (!mountStudio(app, parts.studioDir)) app.get('/', (c) => c.html(PLACEHOLDER_HTML));
   return app;
@@ -249,8 +253,10 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
       () => [{ value: hub.rejectedFrames }],
     );
 
+  const previews = new PreviewHub({ get: (id) => sessions.get(id) });
   const app = createApp({
     sessions,
+    previews,
     hub,
     rooms,
     registry,
@@ -286,6 +292,7 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
     close() {
       closing ??= (async () => {
         hub.dispose();
+        previews.close();
         await sessions.shutdown();
         // A loaded model holds memory and threads until disposed.
         const backend = inference[LLM_BACKEND_SERVICE] as { dispose?: () => Promise<void> };
