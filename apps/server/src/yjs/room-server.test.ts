@@ -579,6 +579,8 @@ describe('Yjs room server with the stock y-websocket client', () => {
     forger.getMap('nodes').set('second', 2);
     const r = raw(s, 'alice');
     await r.opened;
+    // After its first sync (an empty step 2), a client's gap is not a race any more.
+    r.ws.send(Uint8Array.from([0, 1, 2, 0, 0]));
     r.ws.send(encodeUpdateFrame(updates[1] as Uint8Array));
     expect((await r.closed).code).toBe(1013);
     const ref = await s.rooms.acquire(SESSION);
@@ -591,6 +593,35 @@ describe('Yjs room server with the stock y-websocket client', () => {
     await r2.opened;
     for (const u of updates) r2.ws.send(encodeUpdateFrame(u));
     await waitFor(() => honest.doc.getMap('nodes').get('second') === 2, 'the ordered updates');
+  });
+
+  it('an update sent ahead of the step 2 it depends on (a quick edit after reconnecting) is held, then applied', async () => {
+    const s = await server();
+    const honest = provider(s, 'bob');
+    await synced(honest);
+    const offline = new Y.Doc();
+    const updates: Uint8Array[] = [];
+    offline.on('update', (u: Uint8Array) => updates.push(u));
+    offline.getMap('nodes').set('offline_edit', 1);
+    offline.getMap('nodes').set('edit_after_reconnect', 2);
+    const r = raw(s, 'alice');
+    await r.opened;
+    // The new edit first, then the step 2 that carries the offline edit it follows.
+    r.ws.send(encodeUpdateFrame(updates[1] as Uint8Array));
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 0);
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint8Array(e, updates[0] as Uint8Array);
+    r.ws.send(encoding.toUint8Array(e));
+    await waitFor(
+      () => honest.doc.getMap('nodes').get('edit_after_reconnect') === 2,
+      'both edits at the other client',
+    );
+    expect(honest.doc.getMap('nodes').toJSON()).toEqual({
+      offline_edit: 1,
+      edit_after_reconnect: 2,
+    });
+    expect(r.ws.readyState).toBe(r.ws.OPEN);
   });
 
   it('a frame above maxFrameBytes closes that connection with 1009; others are unaffected', async () => {

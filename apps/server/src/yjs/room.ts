@@ -29,6 +29,8 @@ import type { AwarenessEntry } from './wire';
 
 /** A connection may introduce at most this many awareness client ids (one per tab is usual). */
 export const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 8;
+/** Updates a connection may send ahead of its step 2 (see Room.applyClientUpdate). */
+export const MAX_HELD_UPDATES = 256;
 /** A connection whose unsent data exceeds this is too slow to follow the room and is closed. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
@@ -92,6 +94,10 @@ export class RoomConnection {
   closed = false;
   alive = true;
   toldReadOnly = false;
+  /** Whether the client has answered the server's step 1 (its first sync is complete). */
+  sentStep2 = false;
+  /** Updates that arrived before the step 2 they depend on. */
+  held: Uint8Array[] = [];
 
   constructor(
     readonly sessionId: string,
@@ -214,19 +220,14 @@ export class Room {
           }
           return;
         }
-        if (frame.empty) return;
-        if (!this.follows(frame.update)) {
-          // Yjs would park it as pending structs: in memory, sent to joiners, never stored.
-          // A stock client can send one legitimately (an edit right after reconnecting with
-          // offline edits, before its step 2): a transient close makes it resync in order.
-          this.reject(conn, CloseCode.tryAgainLater, 'update does not follow the document', 'gap');
-          return;
-        }
-        try {
-          Y.applyUpdate(this.doc, frame.update, conn.origin);
-        } catch (cause) {
-          this.deps.log.warn({ err: cause, connection: conn.id }, 'update rejected');
-          this.reject(conn, CloseCode.badMessage, 'update rejected', 'apply');
+        this.applyClientUpdate(conn, frame.update, frame.empty, frame.type === 'sync_update');
+        if (frame.type === 'sync_step2' && !conn.sentStep2 && !conn.closed) {
+          conn.sentStep2 = true;
+          const held = conn.held.splice(0);
+          for (const update of held) {
+            if (conn.closed) break;
+            this.applyClientUpdate(conn, update, false, false);
+          }
         }
         return;
       case 'awareness':
@@ -248,6 +249,33 @@ export class Room {
     this.doc.destroy();
     for (const resolve of this.idleWaiters.splice(0)) {
       resolve(err(this.failure ?? problem(ErrorCode.internal, 'the room was unloaded')));
+    }
+  }
+
+  private applyClientUpdate(
+    conn: RoomConnection,
+    update: Uint8Array,
+    empty: boolean,
+    mayHold: boolean,
+  ): void {
+    if (empty) return;
+    if (!this.follows(update)) {
+      // Yjs would park it as pending structs: in memory, sent to joiners, never stored. A stock
+      // client sends one legitimately when it edits right after reconnecting with offline
+      // edits, before its step 2 (which brings what is missing): hold it until then.
+      if (mayHold && !conn.sentStep2 && conn.held.length < MAX_HELD_UPDATES) {
+        conn.held.push(update);
+        return;
+      }
+      // Otherwise a transient close: the client reconnects and resyncs in order.
+      this.reject(conn, CloseCode.tryAgainLater, 'update does not follow the document', 'gap');
+      return;
+    }
+    try {
+      Y.applyUpdate(this.doc, update, conn.origin);
+    } catch (cause) {
+      this.deps.log.warn({ err: cause, connection: conn.id }, 'update rejected');
+      this.reject(conn, CloseCode.badMessage, 'update rejected', 'apply');
     }
   }
 
