@@ -17,6 +17,7 @@ import {
   setParam,
   test,
 } from './helpers/studio';
+import { NetworkSwitch } from './helpers/network';
 
 const TONE_YAML = `name: Tone
 nodes:
@@ -192,12 +193,13 @@ test('a user who goes offline keeps editing, and both users converge after the r
   request,
 }) => {
   const id = await createSession(request, 'offline', TONE_YAML);
+  const net = await NetworkSwitch.install(a.page);
   await openSession(a, id);
   await openSession(b, id);
   await selectNode(a.page, 'volume');
   await selectNode(b.page, 'volume');
 
-  await a.net.offline();
+  await net.offline();
   await expect(a.page.getByTestId('status-chip')).toHaveAttribute('data-status', 'offline');
 
   await setParam(a.page, 'gain', '3');
@@ -211,7 +213,7 @@ test('a user who goes offline keeps editing, and both users converge after the r
   expect((await pipelineJson(request, id)).nodes.volume?.params?.gain).toBe(0.5);
   await expect(a.page.getByTestId('param-input-gain')).toHaveValue('3');
 
-  await a.net.online();
+  await net.online();
   await expect(a.page.getByTestId('status-chip')).toHaveAttribute('data-status', 'connected', {
     timeout: 30_000,
   });

@@ -5,7 +5,6 @@
  * params and layout (S8).
  */
 import { expect } from '@playwright/test';
-import type { Page } from '@playwright/test';
 import {
   centreOf,
   countEvents,
@@ -14,6 +13,7 @@ import {
   openCompositor,
   openSession,
   pipelineJson,
+  recordShown,
   regressions,
   screenshot,
   test,
@@ -58,16 +58,8 @@ async function waitForEcho(counter: EventCounter, seen: number): Promise<number>
   return counter.count;
 }
 
-interface Series {
-  xs: number[];
-  ys: number[];
-}
-
-async function record(page: Page, pin: string, into: Series): Promise<void> {
-  const p = await layerPosition(page, pin);
-  into.xs.push(p.x);
-  into.ys.push(p.y);
-}
+const LAYER_1 = '[data-testid="layer-in_1"]';
+const LAYER_2 = '[data-testid="layer-in_2"]';
 
 test('[S7][S8] a layer dragged through 30 positions never moves back while view data arrives, and the other user ends on its final position', async ({
   a,
@@ -82,14 +74,14 @@ test('[S7][S8] a layer dragged through 30 positions never moves back while view 
   await openCompositor(b.page, 'mix');
 
   const start = await centreOf(a.page.getByTestId('layer-in_1'));
-  const shown: Series = { xs: [], ys: [] };
+  const xs = await recordShown(a.page, LAYER_1, 'data-x');
+  const ys = await recordShown(a.page, LAYER_1, 'data-y');
   await a.page.mouse.move(start.x, start.y);
   await a.page.mouse.down();
   let seen = echoes.count;
   const echoedDuringDrag: number[] = [];
   for (let i = 1; i <= STEPS; i++) {
     await a.page.mouse.move(start.x + i * 3, start.y + i);
-    await record(a.page, 'in_1', shown);
     if (i % ECHO_EVERY === 0) {
       seen = await waitForEcho(echoes, seen);
       echoedDuringDrag.push(seen);
@@ -97,9 +89,11 @@ test('[S7][S8] a layer dragged through 30 positions never moves back while view 
   }
   await expect(a.page.getByTestId('layer-in_1')).toHaveAttribute('data-held', 'true');
   await a.page.mouse.up();
+  const shown = { xs: await xs.stop(), ys: await ys.stop() };
 
-  // Every step showed a new position, none moved backwards, and view data did arrive.
-  expect(new Set(shown.xs).size).toBe(STEPS);
+  // Each step showed a new position (plus the start), none moved backwards, and view data
+  // did arrive during the drag.
+  expect(shown.xs).toHaveLength(STEPS + 1);
   expect(regressions(shown.xs, 1)).toBe(0);
   expect(regressions(shown.ys, 1)).toBe(0);
   expect(echoedDuringDrag).toHaveLength(STEPS / ECHO_EVERY);
@@ -138,24 +132,24 @@ test('[S7][S8] a layer opacity slid through 30 values never moves back while vie
   }
 
   const slider = a.page.getByTestId('layer-opacity-slider');
-  const shownText = a.page.getByTestId('layer-opacity').locator('.num');
   const track = await slider.boundingBox();
   if (!track) throw new Error('the opacity slider is not drawn');
   const y = track.y + track.height / 2;
   const x0 = track.x + track.width * 0.1;
   const dx = (track.width * 0.8) / STEPS;
-  const values: number[] = [];
   await a.page.mouse.move(x0, y);
   await a.page.mouse.down();
+  // From the pressed value on (the press itself jumps to the pointer, wherever that is).
+  const shown = await recordShown(a.page, '[data-testid="layer-opacity"] .num', 'text');
   let seen = echoes.count;
   for (let i = 1; i <= STEPS; i++) {
     await a.page.mouse.move(x0 + i * dx, y);
-    values.push(Number(await shownText.innerText()));
     if (i % ECHO_EVERY === 0) seen = await waitForEcho(echoes, seen);
   }
   await a.page.mouse.up();
+  const values = await shown.stop();
 
-  expect(new Set(values).size).toBe(STEPS);
+  expect(values).toHaveLength(STEPS + 1);
   expect(regressions(values, 1)).toBe(0);
   const final = (values.at(-1) as number).toFixed(2);
   for (const page of [a.page, b.page]) {
@@ -182,8 +176,14 @@ test('[S6] two users drag two layers at once and neither layer jumps back', asyn
 
   const startA = await centreOf(a.page.getByTestId('layer-in_1'));
   const startB = await centreOf(b.page.getByTestId('layer-in_2'));
-  const shownA: Series = { xs: [], ys: [] };
-  const shownB: Series = { xs: [], ys: [] };
+  const recA = {
+    xs: await recordShown(a.page, LAYER_1, 'data-x'),
+    ys: await recordShown(a.page, LAYER_1, 'data-y'),
+  };
+  const recB = {
+    xs: await recordShown(b.page, LAYER_2, 'data-x'),
+    ys: await recordShown(b.page, LAYER_2, 'data-y'),
+  };
   await a.page.mouse.move(startA.x, startA.y);
   await a.page.mouse.down();
   await b.page.mouse.move(startB.x, startB.y);
@@ -194,8 +194,6 @@ test('[S6] two users drag two layers at once and neither layer jumps back', asyn
   for (let i = 1; i <= STEPS; i++) {
     await a.page.mouse.move(startA.x + i * 3, startA.y + i);
     await b.page.mouse.move(startB.x - i * 3, startB.y - i);
-    await record(a.page, 'in_1', shownA);
-    await record(b.page, 'in_2', shownB);
     if (i % ECHO_EVERY === 0) {
       seenA = await waitForEcho(echoesA, seenA);
       seenB = await waitForEcho(echoesB, seenB);
@@ -203,13 +201,15 @@ test('[S6] two users drag two layers at once and neither layer jumps back', asyn
   }
   await a.page.mouse.up();
   await b.page.mouse.up();
+  const shownA = { xs: await recA.xs.stop(), ys: await recA.ys.stop() };
+  const shownB = { xs: await recB.xs.stop(), ys: await recB.ys.stop() };
 
   expect(regressions(shownA.xs, 1)).toBe(0);
   expect(regressions(shownA.ys, 1)).toBe(0);
   expect(regressions(shownB.xs, -1)).toBe(0);
   expect(regressions(shownB.ys, -1)).toBe(0);
-  expect(new Set(shownA.xs).size).toBe(STEPS);
-  expect(new Set(shownB.xs).size).toBe(STEPS);
+  expect(shownA.xs).toHaveLength(STEPS + 1);
+  expect(shownB.xs).toHaveLength(STEPS + 1);
 
   const finalA = { x: shownA.xs.at(-1), y: shownA.ys.at(-1) };
   const finalB = { x: shownB.xs.at(-1), y: shownB.ys.at(-1) };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expect } from '@playwright/test';
 import { ensureModel, plantedContinuation } from '@patchbay/inference';
 import { countEvents, createSession, openSession, screenshot, test } from './helpers/studio';
+import { NetworkSwitch } from './helpers/network';
 
 const TONE_YAML = `name: Lifecycle
 nodes:
@@ -31,6 +32,7 @@ function isStateEvent(frame: string, node: string): boolean {
 
 test('[E1] the Monitor shows a new node creating, then running', async ({ a, b, request }) => {
   const id = await createSession(request, 'lifecycle', TONE_YAML);
+  const net = await NetworkSwitch.install(a.page);
   await openSession(a, id, 'monitor');
   await openSession(b, id, 'monitor');
   await expect(a.page.getByTestId('monitor-state-tone')).toHaveText('running');
@@ -38,7 +40,7 @@ test('[E1] the Monitor shows a new node creating, then running', async ({ a, b, 
   // The registry has no kind whose creation is reliably slow, so A's event stream is paused
   // right after `creating` (every later frame waits, in order): A sees the creating state for
   // as long as a slow creation would show it, while B follows the engine live.
-  a.net.holdControl((frame) => isStateEvent(frame, 'enc') && !frame.includes('"creating"'));
+  net.holdControl((frame) => isStateEvent(frame, 'enc') && !frame.includes('"creating"'));
   const put = await request.put(`/api/v1/sessions/${id}/pipeline?format=yaml`, {
     headers: { 'content-type': 'application/yaml' },
     data: WITH_ENCODER_YAML,
@@ -48,10 +50,10 @@ test('[E1] the Monitor shows a new node creating, then running', async ({ a, b, 
   await expect(a.page.getByTestId('monitor-state-enc')).toHaveText('creating');
   await expect(a.page.getByTestId('node-state-enc')).toHaveAttribute('data-state', 'creating');
   await expect(b.page.getByTestId('monitor-state-enc')).toHaveText('running');
-  expect(a.net.heldCount).toBeGreaterThan(0);
+  expect(net.heldCount).toBeGreaterThan(0);
   await expect(a.page.getByTestId('monitor-state-enc')).toHaveText('creating');
 
-  a.net.release();
+  net.release();
   await expect(a.page.getByTestId('monitor-state-enc')).toHaveText('running');
   await expect(a.page.getByTestId('node-state-enc')).toHaveAttribute('data-state', 'running');
   await expect(a.page.getByTestId('monitor-stats-enc')).toBeVisible();

@@ -1,10 +1,11 @@
 /**
- * Network control for one user. `context.setOffline(true)` stops new connections but leaves an
- * open WebSocket up in Chromium, so every studio socket (`/yjs/…`, `/api/v1/control`) is routed
- * through Playwright: going offline closes the live ones, and reconnect attempts fail in the
- * browser itself (ERR_INTERNET_DISCONNECTED) until the user is back online.
+ * Network control for one user's page. `context.setOffline(true)` stops new connections but
+ * leaves an open WebSocket up in Chromium, so every studio socket (`/yjs/…`,
+ * `/api/v1/control`) of the page is routed through Playwright: going offline closes the live
+ * ones, and reconnect attempts fail in the browser itself (ERR_INTERNET_DISCONNECTED) until the
+ * user is back online. Routing costs a hop per frame, so only the specs that need it install it.
  */
-import type { BrowserContext, WebSocketRoute } from '@playwright/test';
+import type { BrowserContext, Page, WebSocketRoute } from '@playwright/test';
 
 const STUDIO_SOCKETS = /\/(yjs\/[^/?]+|api\/v1\/control)(\?|$)/;
 
@@ -21,10 +22,10 @@ export class NetworkSwitch {
     this.#context = context;
   }
 
-  /** Installs the routes; call before the user opens a page. */
-  static async install(context: BrowserContext): Promise<NetworkSwitch> {
-    const sw = new NetworkSwitch(context);
-    await context.routeWebSocket(STUDIO_SOCKETS, (ws) => sw.#route(ws));
+  /** Installs the routes on `page` (they end with it); call before it opens a session. */
+  static async install(page: Page): Promise<NetworkSwitch> {
+    const sw = new NetworkSwitch(page.context());
+    await page.routeWebSocket(STUDIO_SOCKETS, (ws) => sw.#route(ws));
     return sw;
   }
 

@@ -7,7 +7,6 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test as base, expect } from '@playwright/test';
 import type { APIRequestContext, Browser, BrowserContext, Locator, Page } from '@playwright/test';
-import { NetworkSwitch } from './network';
 
 /** Where screenshots go (gitignored); CI keeps the folder as the suite's artifacts. */
 export const ARTIFACTS_DIR = join(import.meta.dirname, '..', 'artifacts');
@@ -58,8 +57,6 @@ export async function pipelineYaml(request: APIRequestContext, id: string): Prom
 export interface User {
   readonly context: BrowserContext;
   readonly page: Page;
-  /** Takes this user offline and back; holds their control events when a test asks. */
-  readonly net: NetworkSwitch;
   /** Messages of uncaught page errors, asserted empty at the end of a spec. */
   readonly errors: string[];
 }
@@ -75,12 +72,13 @@ export const test = base.extend<{ a: User; b: User; cleanup: void }, { contexts:
     async ({ browser }, use) => {
       const pair = await Promise.all([userContext(browser), userContext(browser)]);
       await use(pair);
-      for (const c of pair) await c.context.close();
+      for (const c of pair) await c.close();
     },
     { scope: 'worker' },
   ],
   cleanup: [
     async ({ contexts, request }, use) => {
+      await stopDemo(request);
       await use();
       await endTest(contexts, request);
     },
@@ -90,30 +88,41 @@ export const test = base.extend<{ a: User; b: User; cleanup: void }, { contexts:
   b: async ({ contexts }, use) => use(await userPage(contexts[1])),
 });
 
-type ContextPair = [UserContext, UserContext];
+type ContextPair = [BrowserContext, BrowserContext];
 
-interface UserContext {
-  readonly context: BrowserContext;
-  readonly net: NetworkSwitch;
+/** The name of the session the server creates on its first start. */
+const DEMO_SESSION_NAME = 'Demo: picture in picture and a tone';
+let demoStopped = false;
+
+/**
+ * Deletes the demo session once: its sources run for the whole suite otherwise, and the specs
+ * make their own sessions (the data directory is a fresh temporary one).
+ */
+async function stopDemo(request: APIRequestContext): Promise<void> {
+  if (demoStopped) return;
+  demoStopped = true;
+  const res = await request.get('/api/v1/sessions');
+  const { sessions } = (await res.json()) as { sessions: Array<{ id: string; name?: string }> };
+  for (const s of sessions) {
+    if (s.name === DEMO_SESSION_NAME) await request.delete(`/api/v1/sessions/${s.id}`);
+  }
 }
 
-async function userContext(browser: Browser): Promise<UserContext> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  return { context, net: await NetworkSwitch.install(context) };
+async function userContext(browser: Browser): Promise<BrowserContext> {
+  return browser.newContext({ viewport: { width: 1400, height: 900 } });
 }
 
-async function userPage(c: UserContext): Promise<User> {
-  const page = await c.context.newPage();
+async function userPage(context: BrowserContext): Promise<User> {
+  const page = await context.newPage();
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
-  return { context: c.context, page, net: c.net, errors };
+  return { context, page, errors };
 }
 
 async function endTest(pair: ContextPair, request: APIRequestContext): Promise<void> {
-  for (const c of pair) {
-    c.net.release();
-    await c.net.online();
-    for (const p of c.context.pages()) await p.close();
+  for (const context of pair) {
+    await context.setOffline(false);
+    for (const p of context.pages()) await p.close();
   }
   for (const id of created) await request.delete(`/api/v1/sessions/${id}`);
   created.clear();
@@ -234,4 +243,48 @@ export function viewRect(
   const layers = data?.layers;
   const rect = layers?.find((l) => l.pin === pin)?.rect;
   return rect ? { x: rect.x, y: rect.y } : undefined;
+}
+
+/**
+ * Records, in the page, every numeric value an attribute (or, with `'text'`, the text) of the
+ * element matching `selector` shows, from now until `stop()`: every rendered change, not only
+ * samples, so a snap back that lasts a single frame is caught too.
+ */
+export async function recordShown(
+  page: Page,
+  selector: string,
+  what: string,
+): Promise<{ stop: () => Promise<number[]> }> {
+  const key = `${selector}:${what}`;
+  await page.evaluate(
+    ([selector, what, key]) => {
+      const w = window as unknown as Record<string, unknown>;
+      const values: number[] = [];
+      const read = (): void => {
+        const el = document.querySelector(selector);
+        if (!el) return;
+        const v = Number(what === 'text' ? el.textContent : el.getAttribute(what));
+        if (values.at(-1) !== v) values.push(v);
+      };
+      read();
+      const observer = new MutationObserver(read);
+      observer.observe(document.body, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+        attributes: true,
+      });
+      w[`__record:${key}`] = { values, observer };
+    },
+    [selector, what, key] as const,
+  );
+  return {
+    stop: () =>
+      page.evaluate((key) => {
+        const w = window as unknown as Record<string, unknown>;
+        const r = w[`__record:${key}`] as { values: number[]; observer: MutationObserver };
+        r.observer.disconnect();
+        return r.values;
+      }, key),
+  };
 }
