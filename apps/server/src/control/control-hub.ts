@@ -35,11 +35,21 @@ import type { SessionManager, SessionNotice } from '../sessions/session-manager'
 /** A connection's outgoing buffer above which coalescable events (stats, view data) are dropped. */
 export const CONTROL_MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 
+/**
+ * A connection this far behind is closed (state events are never dropped, E12, so a client that
+ * stops reading would otherwise grow the server's memory without bound). It reconnects and
+ * gets current states from `subscribe`.
+ */
+export const CONTROL_CLOSE_BUFFERED_BYTES = 64 * 1024 * 1024;
+/** Close code for a client that stopped reading (policy violation). */
+export const CONTROL_CLOSE_TOO_SLOW = 1008;
+
 /** What the hub needs of one client connection. */
 export interface ControlSocket {
   send(text: string): void;
   /** Bytes queued but not yet sent (backpressure for coalescable events). */
   bufferedAmount(): number;
+  close(code: number, reason: string): void;
 }
 
 /** The transport feeds frames in and tells when the socket closed. */
@@ -112,6 +122,13 @@ export class ControlHub {
 
   #send(conn: Conn, frame: ControlServerEnvelope): void {
     if (!conn.open) return;
+    if (conn.socket.bufferedAmount() > CONTROL_CLOSE_BUFFERED_BYTES) {
+      this.#log.warn({ user: conn.identity.userId }, 'control client too slow: closing');
+      conn.open = false;
+      this.#conns.delete(conn);
+      conn.socket.close(CONTROL_CLOSE_TOO_SLOW, 'too slow: reconnect and subscribe again');
+      return;
+    }
     try {
       conn.socket.send(JSON.stringify(frame));
     } catch (e) {

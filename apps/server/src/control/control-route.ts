@@ -38,6 +38,7 @@ export function createControlRoute(options: ControlRouteOptions): MiddlewareHand
               if (raw.readyState === raw.OPEN) raw.send(text);
             },
             bufferedAmount: () => raw.bufferedAmount,
+            close: (code, reason) => raw.close(code, reason),
           });
           log.debug({ user: who.value.userId }, 'control connection opened');
         },
