@@ -111,5 +111,6 @@ nodes:
   }
   // B received the text as a stream of pieces (one per generated word), not only the result.
   expect(chunksB.count).toBe(maxTokens);
+  await screenshot(b.page, 'monitor-llm-run');
   expect([...a.errors, ...b.errors]).toEqual([]);
 });
