@@ -103,5 +103,5 @@ describe(`malformed frames (seed ${SEED}; rerun with FUZZ_SEED)`, () => {
     expect(honest.wsconnected && watcher.wsconnected).toBe(true);
     honest.destroy();
     watcher.destroy();
-  }, 120_000);
+  }, 300_000);
 });
