@@ -10,7 +10,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -201,6 +201,14 @@ console.log(
     // Share of one core; the load process holds all 200 clients, so it is the busier one.
     server_cpu_pct: round(((fanoutStats.cpuMs - serverBefore.cpuMs) / elapsedMs) * 100, 0),
     load_cpu_pct: round(((loadCpu.user + loadCpu.system) / 1000 / elapsedMs) * 100, 0),
+    // CPU per delivered edit: what the latency would cost on an idle machine.
+    server_cpu_us_per_delivery: round(
+      ((fanoutStats.cpuMs - serverBefore.cpuMs) * 1000) / samples,
+      1,
+    ),
+    load_cpu_us_per_delivery: round((loadCpu.user + loadCpu.system) / samples, 1),
+    // Other work on the machine skews latency; this says how much there was.
+    loadavg_1m: round(loadavg()[0] ?? Number.NaN, 1),
     rooms_measured: withRooms.rooms - base.rooms,
     rss_per_room_mb: round((withRooms.rss - base.rss) / 2 ** 20 / ROOMS_FOR_RSS, 3),
     heap_per_room_kb: round((withRooms.heapUsed - base.heapUsed) / 1024 / ROOMS_FOR_RSS, 1),
