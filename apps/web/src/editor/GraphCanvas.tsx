@@ -38,6 +38,8 @@ export function GraphCanvas(props: {
 
   // Where nodes are drawn while this tab drags them (the document gets throttled commits).
   const [dragging, setDragging] = useState<Record<string, { x: number; y: number }>>({});
+  // The same positions, readable at drag stop without a state updater (updaters must stay pure).
+  const draggingRef = useRef<Record<string, { x: number; y: number }>>({});
   const [measured, setMeasured] = useState<Record<string, { width: number; height: number }>>({});
   const dragThrottle = useRef<CommitThrottle<Record<string, { x: number; y: number }>>>(undefined);
 
@@ -142,7 +144,8 @@ export function GraphCanvas(props: {
       if (picked !== undefined) props.onSelect(picked);
       else if (dropped) props.onSelect(undefined);
       if (Object.keys(moves).length > 0) {
-        setDragging((d) => ({ ...d, ...moves }));
+        draggingRef.current = { ...draggingRef.current, ...moves };
+        setDragging(draggingRef.current);
         dragThrottle.current?.push({ ...moves });
       }
       if (Object.keys(sizes).length > 0) setMeasured((m) => ({ ...m, ...sizes }));
@@ -169,13 +172,13 @@ export function GraphCanvas(props: {
     dragThrottle.current?.end();
     dragThrottle.current = undefined;
     // Commit the final positions of everything this drag moved, then draw from the document.
-    setDragging((d) => {
-      conn.doc.transact(() => {
-        for (const [id, pos] of Object.entries(d))
-          setPosition(conn.doc, id, pos, { origin: conn.origin });
-      }, conn.origin);
-      return {};
-    });
+    const moved = draggingRef.current;
+    conn.doc.transact(() => {
+      for (const [id, pos] of Object.entries(moved))
+        setPosition(conn.doc, id, pos, { origin: conn.origin });
+    }, conn.origin);
+    draggingRef.current = {};
+    setDragging({});
     conn.setPresence('dragging', null);
   }, [conn]);
 
