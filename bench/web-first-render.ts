@@ -1,0 +1,164 @@
+/**
+ * The studio in Chromium against the real server: first render of a 200-node session (from
+ * navigation start to all 200 nodes drawn on the canvas), then edit → other browser latency
+ * over 100 param edits (a text param typed in A's inspector and committed with Enter, until B's
+ * inspector shows it; both tabs in one browser, so one clock).
+ *
+ * Needs the built studio (`npx vite build apps/web`) and Chromium (`PATCHBAY_CHROMIUM`, default
+ * /usr/bin/chromium). The server (apps/server/src/main.ts) runs as its own process on a
+ * temporary data directory, started by path (a benchmark does not import an app).
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '@playwright/test';
+import type { Page } from '@playwright/test';
+
+const NODES = 200;
+const EDITS = Number(process.env.WEB_BENCH_EDITS ?? 100);
+/** A node in the middle of the grid: the canvas fits the graph around it, so it is on screen. */
+const EDITED = 'text_110';
+
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+function pipelineYaml(): string {
+  const lines = ['name: Two hundred nodes', 'nodes:'];
+  for (let i = 0; i < NODES; i++) {
+    const x = (i % 20) * 260;
+    const y = Math.floor(i / 20) * 140;
+    lines.push(
+      `  text_${i}:`,
+      '    kind: text::input',
+      `    params: { text: "node ${i}" }`,
+      `    position: { x: ${x}, y: ${y} }`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function startServer(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
+    cwd: repo,
+    env: { ...process.env, PORT: '0', PATCHBAY_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const url = await new Promise<string>((res, rej) => {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
+      if (m?.[1]) res(m[1].replace('localhost', '127.0.0.1'));
+    });
+    child.once('exit', (code) => rej(new Error(`server exited ${code}`)));
+  });
+  const exited = new Promise<void>((res) => child.once('exit', () => res()));
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  const i = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, i)] as number;
+}
+
+const round = (v: number): number => Math.round(v * 10) / 10;
+
+async function waitSynced(page: Page): Promise<void> {
+  await page.waitForSelector('[data-testid="status-chip"][data-status="connected"]');
+  await page.waitForFunction(
+    `document.querySelector('[data-testid="status-chip"]')?.title.includes('(synced)')`,
+  );
+}
+
+async function main(): Promise<void> {
+  if (!existsSync(join(repo, 'apps/web/dist/index.html'))) {
+    throw new Error('the studio is not built: run npx vite build apps/web first');
+  }
+  const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-web-bench-'));
+  const server = await startServer(dataDir);
+  const browser = await chromium.launch({
+    executablePath: process.env.PATCHBAY_CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-dev-shm-usage'],
+  });
+  try {
+    const created = await fetch(`${server.url}/api/v1/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'bench', yaml: pipelineYaml() }),
+    });
+    if (created.status !== 201) throw new Error(`session: ${await created.text()}`);
+    const { id } = (await created.json()) as { id: string };
+    const open = async (): Promise<Page> => {
+      const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+      return context.newPage();
+    };
+
+    // First render: navigation start → the 200th node on the canvas (checked every frame).
+    const a = await open();
+    await a.goto(`${server.url}/s/${id}`, { waitUntil: 'commit' });
+    const firstRender = await a.waitForFunction(
+      `document.querySelectorAll('.pb-node').length >= ${NODES} && performance.now()`,
+      undefined,
+      { polling: 'raf', timeout: 120_000 },
+    );
+    const firstRenderMs = (await firstRender.jsonValue()) as number;
+    await waitSynced(a);
+
+    const b = await open();
+    await b.goto(`${server.url}/s/${id}`);
+    await waitSynced(b);
+    for (const page of [a, b]) {
+      await page.click(`[data-testid="node-${EDITED}"] .pb-node-kind`);
+      await page.waitForSelector(`[data-testid="inspector"][data-node-id="${EDITED}"]`);
+    }
+
+    // A stamps the wall clock when Enter goes down (before the commit); B watches its inspector
+    // field every frame and stamps the first frame that shows the value.
+    await a.evaluate(`window.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter') window.__sentAt = performance.timeOrigin + performance.now();
+    }, true)`);
+    const field = '[data-testid="param-input-text"]';
+    const latencies: number[] = [];
+    for (let i = 1; i <= EDITS; i++) {
+      const value = `edit ${i}`;
+      const seen = b.waitForFunction(
+        `document.querySelector('${field}')?.value === ${JSON.stringify(value)} &&
+          performance.timeOrigin + performance.now()`,
+        undefined,
+        { polling: 'raf', timeout: 30_000 },
+      );
+      await a.fill(field, value);
+      await a.press(field, 'Enter');
+      const seenAt = (await (await seen).jsonValue()) as number;
+      const sentAt = (await a.evaluate('window.__sentAt')) as number;
+      latencies.push(seenAt - sentAt);
+    }
+    latencies.sort((x, y) => x - y);
+    process.stdout.write(
+      `${JSON.stringify({
+        bench: 'web-first-render',
+        nodes: NODES,
+        first_render_ms: round(firstRenderMs),
+        edits: EDITS,
+        edit_to_other_browser_ms: {
+          p50: round(percentile(latencies, 50)),
+          p99: round(percentile(latencies, 99)),
+          max: round(latencies.at(-1) as number),
+        },
+      })}\n`,
+    );
+  } finally {
+    await browser.close();
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
