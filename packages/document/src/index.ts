@@ -12,6 +12,7 @@ export {
   readConnection,
   readPipeline,
   readPipelineChecked,
+  readPipelineMeta,
   sameValue,
   createNodeMap,
   patchMap,

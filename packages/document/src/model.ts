@@ -165,22 +165,15 @@ export function readPipelineChecked(doc: Y.Doc): {
   pipeline: Pipeline;
   problems: DocumentProblem[];
 } {
-  const { nodes, connections, meta } = documentMaps(doc);
+  const { nodes, connections } = documentMaps(doc);
   const problems: DocumentProblem[] = [];
   const pipeline: Pipeline = { mode: 'dynamic', nodes: {}, connections: {} };
 
-  const name = meta.get('name');
-  const description = meta.get('description');
-  const mode = meta.get('mode');
-  if (typeof name === 'string') pipeline.name = name;
-  else if (name !== undefined)
-    problems.push({ where: 'meta', key: 'name', message: 'name must be text' });
-  if (typeof description === 'string') pipeline.description = description;
-  else if (description !== undefined)
-    problems.push({ where: 'meta', key: 'description', message: 'description must be text' });
-  if (mode === 'dynamic' || mode === 'oneshot') pipeline.mode = mode as PipelineMode;
-  else if (mode !== undefined)
-    problems.push({ where: 'meta', key: 'mode', message: 'mode must be dynamic or oneshot' });
+  const read = readPipelineMeta(doc);
+  problems.push(...read.problems);
+  pipeline.mode = read.mode;
+  if (read.name !== undefined) pipeline.name = read.name;
+  if (read.description !== undefined) pipeline.description = read.description;
 
   for (const id of [...nodes.keys()].sort()) {
     if (!NodeIdSchema.safeParse(id).success) {
@@ -209,6 +202,36 @@ export function readPipelineChecked(doc: Y.Doc): {
       });
   }
   return { pipeline, problems };
+}
+
+/** The pipeline's name, description and mode, and any malformed meta entry. */
+export function readPipelineMeta(doc: Y.Doc): {
+  name?: string;
+  description?: string;
+  mode: PipelineMode;
+  problems: DocumentProblem[];
+} {
+  const { meta } = documentMaps(doc);
+  const problems: DocumentProblem[] = [];
+  const out: {
+    name?: string;
+    description?: string;
+    mode: PipelineMode;
+    problems: DocumentProblem[];
+  } = { mode: 'dynamic', problems };
+  const name = meta.get('name');
+  const description = meta.get('description');
+  const mode = meta.get('mode');
+  if (typeof name === 'string') out.name = name;
+  else if (name !== undefined)
+    problems.push({ where: 'meta', key: 'name', message: 'name must be text' });
+  if (typeof description === 'string') out.description = description;
+  else if (description !== undefined)
+    problems.push({ where: 'meta', key: 'description', message: 'description must be text' });
+  if (mode === 'dynamic' || mode === 'oneshot') out.mode = mode;
+  else if (mode !== undefined)
+    problems.push({ where: 'meta', key: 'mode', message: 'mode must be dynamic or oneshot' });
+  return out;
 }
 
 /** The durable pipeline the document holds (S3: no `_` keys, no stamps); malformed entries skipped. */

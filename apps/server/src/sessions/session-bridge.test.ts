@@ -166,21 +166,60 @@ describe('session bridge: document → engine', () => {
 
   it('[E7][E9] a deferred connection the engine drops when its endpoint fails leaves the document', async () => {
     const { doc, engine, bridge, refusals } = await setup();
-    addNode(doc, 'mic', { kind: 'test::fails', params: {} }, ed);
-    addNode(doc, 'g', { kind: 'audio::gain', params: {} }, ed);
+    // One gesture: the connect reaches the engine while `mic` is still creating (deferred).
+    doc.transact(() => {
+      addNode(doc, 'mic', { kind: 'test::fails', params: {} });
+      addNode(doc, 'g', { kind: 'audio::gain', params: {} });
+      connect(doc, {
+        from: { node: 'mic', pin: 'out' },
+        to: { node: 'g', pin: 'in' },
+        mode: 'reliable',
+      });
+    }, ed.origin);
+    await bridge.idle();
+    for (let i = 0; i < 20 && engine.state('mic')?.status !== 'failed'; i++) await bridge.idle();
+    expect(engine.state('mic')).toEqual({ status: 'failed', reason: 'creation failed: no device' });
+    await bridge.idle();
+    expect(readPipeline(doc).connections).toEqual({});
+    expect(refusals).toEqual([]);
+    // E9: the failed node stays visible until removed; a new connect to it is refused (E7).
+    expect(Object.keys(readPipeline(doc).nodes).sort()).toEqual(['g', 'mic']);
     connect(
       doc,
       { from: { node: 'mic', pin: 'out' }, to: { node: 'g', pin: 'in' }, mode: 'reliable' },
       ed,
     );
     await bridge.idle();
-    for (let i = 0; i < 20 && engine.state('mic')?.status !== 'failed'; i++) await bridge.idle();
-    expect(refusals).toEqual([]);
-    expect(engine.state('mic')).toEqual({ status: 'failed', reason: 'creation failed: no device' });
-    await bridge.idle();
     expect(readPipeline(doc).connections).toEqual({});
-    // E9: the failed node stays visible until removed.
-    expect(Object.keys(readPipeline(doc).nodes).sort()).toEqual(['g', 'mic']);
+    expect(refusals.flatMap((r) => r.problems.map((p) => p.code))).toEqual(['node_failed']);
+  });
+
+  it('malformed writes by a raw client are undone without touching the engine; dangling connections are removed', async () => {
+    const { doc, engine, bridge, refusals } = await setup();
+    addNode(doc, 'a', { kind: 'core::passthrough', params: {} }, ed);
+    addNode(doc, 'g', { kind: 'audio::gain', params: { gain: 2 } }, ed);
+    connect(
+      doc,
+      { from: { node: 'a', pin: 'out' }, to: { node: 'g', pin: 'in' }, mode: 'reliable' },
+      ed,
+    );
+    await bridge.idle();
+    const { nodes } = documentMaps(doc);
+    doc.transact(() => nodes.set('g', 42), ed.origin);
+    await bridge.idle();
+    expect(readPipeline(doc).nodes.g).toEqual({ kind: 'audio::gain', params: { gain: 2 } });
+    expect(
+      engine
+        .snapshot()
+        .nodes.map((n) => n.id)
+        .sort(),
+    ).toEqual(['a', 'g']);
+    expect(refusals.at(-1)?.problems[0]?.code).toBe('bad_request');
+    // Remove a node but leave its connection in the document.
+    doc.transact(() => nodes.delete('a'), ed.origin);
+    await bridge.idle();
+    expect(engine.snapshot().nodes.map((n) => n.id)).toEqual(['g']);
+    expect(readPipeline(doc).connections).toEqual({});
   });
 
   it('[S2][S4] a stamped edit reaches the engine with its stamp, and the stamp is swept from the document (S3)', async () => {

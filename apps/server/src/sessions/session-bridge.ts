@@ -14,24 +14,26 @@
  */
 import * as Y from 'yjs';
 import {
-  CONNECTIONS_KEY,
-  META_KEY,
-  NODES_KEY,
   addNode as docAddNode,
   createNodeMap,
   documentMaps,
   patchMap,
   plainConnection,
+  readConnection,
+  readNode,
   readPipelineChecked,
+  readPipelineMeta,
   removeNode as docRemoveNode,
   stampsOfEvents,
   sweepStamps,
   toYValue,
   writePipeline,
 } from '@patchbay/document';
+import type { DocumentProblem } from '@patchbay/document';
 import type { Engine, Logger, NodeRegistry, OpResult } from '@patchbay/engine';
 import {
   GraphOpSchema,
+  NodeIdSchema,
   connectionId,
   emptyPipeline,
   err,
@@ -63,6 +65,13 @@ import {
 /** The origin of every document change the server makes (rollbacks, control ops, sweeps). */
 export const SERVER_ORIGIN = Symbol('patchbay-server');
 
+/** What one client transaction changed: node ids, connection keys, and whether meta. */
+interface Touched {
+  readonly nodes: ReadonlySet<string>;
+  readonly connections: ReadonlySet<string>;
+  readonly meta: boolean;
+}
+
 export interface SessionBridgeOptions {
   readonly session: string;
   readonly doc: Y.Doc;
@@ -90,6 +99,7 @@ export class SessionBridge {
   readonly #skippedConnections = new Map<string, string>();
   #queue: Promise<void> = Promise.resolve();
   readonly #stamps = new Map<Y.Transaction, Map<string, EditStamp>>();
+  readonly #touchedNodes = new Map<Y.Transaction, Set<string>>();
   #disposed = false;
   readonly #offs: Array<() => void> = [];
 
@@ -112,22 +122,40 @@ export class SessionBridge {
    */
   start(): Promise<Problem[]> {
     const { doc } = this.#o;
-    const nodes = documentMaps(doc).nodes;
+    const { nodes, connections, meta } = documentMaps(doc);
     const onDeep = (events: Y.YEvent<Y.AbstractType<unknown>>[], tr: Y.Transaction) => {
       if (tr.origin === SERVER_ORIGIN) return;
       const stamps = stampsOfEvents(events);
       if (stamps.size > 0) this.#stamps.set(tr, stamps);
+      // The node ids this transaction touched: a root key, or the first step of a deeper path.
+      const ids = new Set<string>();
+      for (const event of events) {
+        const head = event.path[0];
+        if (typeof head === 'string') ids.add(head);
+        else if (event.target === nodes) for (const key of event.changes.keys.keys()) ids.add(key);
+      }
+      this.#touchedNodes.set(tr, ids);
     };
     nodes.observeDeep(onDeep);
     this.#offs.push(() => nodes.unobserveDeep(onDeep));
     const onTransaction = (tr: Y.Transaction) => {
       const stamps = this.#stamps.get(tr);
       this.#stamps.delete(tr);
+      const touchedNodes = this.#touchedNodes.get(tr);
+      this.#touchedNodes.delete(tr);
       if (tr.origin === SERVER_ORIGIN || this.#disposed) return;
-      if (!touchesPipeline(tr, doc)) return;
+      const touchedConnections = changedKeys(tr, connections);
+      const touched: Touched = {
+        nodes: touchedNodes ?? new Set(),
+        connections: new Set(
+          [...(touchedConnections ?? [])].filter((k): k is string => typeof k === 'string'),
+        ),
+        meta: changedKeys(tr, meta) !== undefined,
+      };
+      if (touched.nodes.size === 0 && touched.connections.size === 0 && !touched.meta) return;
       const identity = this.#o.identityOf(tr.origin);
       this.#o.onClientUpdate?.();
-      void this.#enqueue(() => this.#reconcile('edit', identity, stamps ?? new Map()));
+      void this.#enqueue(() => this.#reconcile('edit', identity, stamps ?? new Map(), touched));
     };
     doc.on('afterTransaction', onTransaction);
     this.#offs.push(() => doc.off('afterTransaction', onTransaction));
@@ -341,12 +369,13 @@ export class SessionBridge {
     mode: 'edit' | 'restore',
     identity: Identity | undefined,
     stamps: ReadonlyMap<string, EditStamp>,
+    touched?: Touched,
   ): Promise<Problem[]> {
     if (this.#disposed) return [];
     const { doc, engine } = this.#o;
     const { nodes: nodesMap, connections: connMap, meta: metaMap } = documentMaps(doc);
     const M = this.#applied;
-    const { pipeline: D, problems: malformed } = readPipelineChecked(doc);
+    const { D, malformed, nodeIds, connectionKeys } = this.#documentView(touched);
     const refused: Problem[] = [];
     const rollback: Array<() => void> = [];
     const restoreNode = (id: string) => {
@@ -370,6 +399,7 @@ export class SessionBridge {
       return [readOnly()];
     }
 
+    // A malformed entry counts as unchanged (the view kept the engine's version) and is put back.
     if (mode === 'edit') {
       for (const p of malformed) {
         if (p.where === 'node') restoreNode(p.key);
@@ -386,22 +416,26 @@ export class SessionBridge {
     }
 
     // 1. Connections gone from the document (or whose mode changed: reconnected below).
-    for (const [key, c] of Object.entries(M.connections)) {
+    for (const key of connectionKeys) {
+      const c = Object.hasOwn(M.connections, key) ? M.connections[key] : undefined;
+      if (!c) continue;
       const next = Object.hasOwn(D.connections, key) ? D.connections[key] : undefined;
       if (next && next.mode === c.mode) continue;
       await engine.disconnect(c.from, c.to);
       delete M.connections[key];
     }
     // 2. Nodes gone from the document.
-    for (const id of Object.keys(M.nodes)) {
-      if (Object.hasOwn(D.nodes, id)) continue;
+    for (const id of nodeIds) {
+      if (!Object.hasOwn(M.nodes, id) || Object.hasOwn(D.nodes, id)) continue;
       await engine.removeNode(id);
       this.#forgetNode(id);
     }
     for (const id of [...this.#skippedNodes.keys()])
       if (!Object.hasOwn(D.nodes, id)) this.#skippedNodes.delete(id);
     // 3. Nodes: added, replaced (a duplicate add, E6), retuned.
-    for (const [id, node] of Object.entries(D.nodes)) {
+    for (const id of nodeIds) {
+      const node = Object.hasOwn(D.nodes, id) ? D.nodes[id] : undefined;
+      if (!node) continue;
       const old = Object.hasOwn(M.nodes, id) ? M.nodes[id] : undefined;
       if (old && old.kind !== node.kind) {
         refused.push(
@@ -449,8 +483,9 @@ export class SessionBridge {
       else delete old.position;
     }
     // 4. Connections added in the document.
-    for (const [key, c] of Object.entries(D.connections)) {
-      if (Object.hasOwn(M.connections, key)) continue;
+    for (const key of connectionKeys) {
+      const c = Object.hasOwn(D.connections, key) ? D.connections[key] : undefined;
+      if (!c || Object.hasOwn(M.connections, key)) continue;
       if (this.#skippedConnections.get(key) === JSON.stringify(c)) continue;
       let r: Result<unknown>;
       if (!Object.hasOwn(M.nodes, c.from.node) || !Object.hasOwn(M.nodes, c.to.node)) {
@@ -504,6 +539,91 @@ export class SessionBridge {
     return refused;
   }
 
+  /**
+   * What the document says, as far as this reconcile needs it. Without `touched` (restore) the
+   * whole document is read. With it, only the entries the transaction touched are read; every
+   * other entry is taken to equal the engine's mirror (plus entries skipped at restore), so an
+   * edit costs what it changed, not the size of the pipeline. A malformed entry keeps the
+   * mirror's version and is reported. `nodeIds` / `connectionKeys` are the entries to compare.
+   */
+  #documentView(touched: Touched | undefined): {
+    D: Pipeline;
+    malformed: DocumentProblem[];
+    nodeIds: string[];
+    connectionKeys: string[];
+  } {
+    const M = this.#applied;
+    const { nodes: nodesMap, connections: connMap } = documentMaps(this.#o.doc);
+    if (!touched) {
+      const { pipeline: D, problems } = readPipelineChecked(this.#o.doc);
+      for (const p of problems) {
+        if (p.where === 'node' && Object.hasOwn(M.nodes, p.key))
+          setOwn(D.nodes, p.key, M.nodes[p.key]);
+        if (p.where === 'connection' && Object.hasOwn(M.connections, p.key))
+          setOwn(D.connections, p.key, M.connections[p.key]);
+      }
+      return {
+        D,
+        malformed: problems,
+        nodeIds: [...new Set([...Object.keys(M.nodes), ...Object.keys(D.nodes)])].sort(),
+        connectionKeys: [
+          ...new Set([...Object.keys(M.connections), ...Object.keys(D.connections)]),
+        ].sort(),
+      };
+    }
+    // Untouched entries: the mirror, and what restore skipped (still in the document).
+    const D: Pipeline = { ...M, nodes: { ...M.nodes }, connections: { ...M.connections } };
+    for (const [id, json] of this.#skippedNodes) setOwn(D.nodes, id, JSON.parse(json));
+    for (const [key, json] of this.#skippedConnections)
+      setOwn(D.connections, key, JSON.parse(json));
+    const malformed: DocumentProblem[] = [];
+    const nodeIds = [...touched.nodes].sort();
+    for (const id of nodeIds) {
+      if (!nodesMap.has(id)) {
+        delete D.nodes[id];
+        continue;
+      }
+      const node = NodeIdSchema.safeParse(id).success
+        ? readNode(nodesMap.get(id))
+        : `bad node id '${id}'`;
+      if (typeof node === 'string') {
+        malformed.push({ where: 'node', key: id, message: node });
+        if (!Object.hasOwn(M.nodes, id)) delete D.nodes[id];
+      } else setOwn(D.nodes, id, node);
+    }
+    // Connections the transaction touched, and those of touched nodes (a client may remove a
+    // node and leave its connections behind: they are refused then).
+    const keys = new Set(touched.connections);
+    const nodeSet = touched.nodes;
+    for (const [key, c] of Object.entries(D.connections)) {
+      if (nodeSet.has(c.from.node) || nodeSet.has(c.to.node)) keys.add(key);
+    }
+    const connectionKeys = [...keys].sort();
+    for (const key of connectionKeys) {
+      if (!connMap.has(key)) {
+        delete D.connections[key];
+        continue;
+      }
+      const c = readConnection(key, connMap.get(key));
+      if (typeof c === 'string') {
+        malformed.push({ where: 'connection', key, message: c });
+        if (!Object.hasOwn(M.connections, key)) delete D.connections[key];
+      } else setOwn(D.connections, key, c);
+    }
+    if (touched.meta) {
+      const meta = readPipelineMeta(this.#o.doc);
+      malformed.push(...meta.problems);
+      if (meta.problems.length === 0) {
+        if (meta.name === undefined) delete D.name;
+        else D.name = meta.name;
+        if (meta.description === undefined) delete D.description;
+        else D.description = meta.description;
+        D.mode = meta.mode;
+      }
+    }
+    return { D, malformed, nodeIds, connectionKeys };
+  }
+
   /** Put the document back to exactly what the engine runs (plus entries skipped at restore). */
   #restoreAll(): void {
     const target = clonePipeline(this.#applied);
@@ -523,15 +643,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   );
 }
 
-function touchesPipeline(tr: Y.Transaction, doc: Y.Doc): boolean {
-  const roots: unknown[] = [
-    doc.getMap(NODES_KEY),
-    doc.getMap(CONNECTIONS_KEY),
-    doc.getMap(META_KEY),
-  ];
-  for (const type of tr.changedParentTypes.keys()) if (roots.includes(type)) return true;
-  for (const type of tr.changed.keys()) if (roots.includes(type)) return true;
-  return false;
+/** The keys of `map` a transaction changed (undefined when it did not change it). */
+function changedKeys(tr: Y.Transaction, map: Y.Map<unknown>): Set<string | null> | undefined {
+  for (const [type, keys] of tr.changed) if ((type as unknown) === map) return keys;
+  return undefined;
 }
 
 function restoreMeta(meta: Y.Map<unknown>, p: Pipeline): void {
