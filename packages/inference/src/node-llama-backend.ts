@@ -32,7 +32,6 @@ import type {
   LlamaText,
   Token,
 } from 'node-llama-cpp';
-import { abortSignalFor } from './stop-signal';
 
 /** CPU threads when neither the backend nor the request says (llm-notes: 1 is fastest on 2 cores). */
 export const DEFAULT_LLM_THREADS = 1;
@@ -77,6 +76,11 @@ export class NodeLlamaBackend implements LlmBackend {
   private readonly threads: number;
   private readonly logger: Logger;
   private llama: Promise<Llama> | undefined;
+  /** Models loaded and not yet disposed: the backend's `dispose` frees them first. */
+  private readonly models = new Set<NodeLlamaModel>();
+  /** Loads under way: the backend's `dispose` aborts them and waits for them to end. */
+  private readonly loads = new Set<{ abort: AbortController; done: Promise<unknown> }>();
+  private disposed: Promise<void> | undefined;
 
   constructor(options: NodeLlamaBackendOptions = {}) {
     this.threads = options.threads ?? DEFAULT_LLM_THREADS;
@@ -105,15 +109,59 @@ export class NodeLlamaBackend implements LlmBackend {
     return this.llama;
   }
 
-  /** Frees the llama.cpp runtime (host shutdown). Dispose the models loaded from it first. */
-  async dispose(): Promise<void> {
-    const llama = this.llama;
-    this.llama = undefined;
-    const runtime = await llama?.catch(() => undefined);
-    await runtime?.dispose();
+  /**
+   * Host shutdown: aborts loads under way, disposes every model this backend loaded (running
+   * generations stop with what they have, queued ones fail) and waits for them, then frees the
+   * llama.cpp runtime. Idempotent; never rejects. Later `load` calls return `model_load_failed`.
+   */
+  dispose(): Promise<void> {
+    this.disposed ??= (async () => {
+      const loads = [...this.loads];
+      for (const l of loads) l.abort.abort(new Error('backend disposed'));
+      await Promise.all(loads.map((l) => l.done.catch(() => {})));
+      await Promise.all(
+        [...this.models].map((m) =>
+          m.dispose().catch((e: unknown) => {
+            this.logger.warn({ err: describe(e) }, 'freeing a model failed');
+          }),
+        ),
+      );
+      const llama = this.llama;
+      this.llama = undefined;
+      const runtime = await llama?.catch(() => undefined);
+      await runtime?.dispose().catch((e: unknown) => {
+        this.logger.warn({ err: describe(e) }, 'freeing the llama.cpp runtime failed');
+      });
+    })();
+    return this.disposed;
   }
 
   async load(request: LlmLoadRequest): Promise<Result<LoadedLlmModel>> {
+    if (this.disposed) return this.shutDown(request.path);
+    const abort = new AbortController();
+    let settle!: () => void;
+    const entry = { abort, done: new Promise<void>((r) => (settle = r)) };
+    this.loads.add(entry);
+    const unlink = request.signal?.onStop(() => abort.abort(new Error('stopped')));
+    try {
+      return await this.loadChecked(request, abort.signal);
+    } catch (e) {
+      return fail('model_load_failed', `loading ${request.path} failed: ${describe(e)}`);
+    } finally {
+      unlink?.();
+      this.loads.delete(entry);
+      settle();
+    }
+  }
+
+  private shutDown<T>(path: string): Result<T> {
+    return fail('model_load_failed', `cannot load ${path}: the LLM backend was shut down`);
+  }
+
+  private async loadChecked(
+    request: LlmLoadRequest,
+    abortSignal: AbortSignal,
+  ): Promise<Result<LoadedLlmModel>> {
     const { path, settings, onProgress, signal } = request;
     const invalid = validSettings(settings);
     if (invalid) return fail('bad_params', invalid);
@@ -142,12 +190,14 @@ export class NodeLlamaBackend implements LlmBackend {
       return fail('model_invalid', `not a readable GGUF model: ${path} (${describe(e)})`);
     }
 
+    if (this.disposed) return this.shutDown(path);
     let llama: Llama;
     try {
       llama = await this.runtime();
     } catch (e) {
       return fail('model_load_failed', `the llama.cpp runtime did not start: ${describe(e)}`);
     }
+    if (this.disposed) return this.shutDown(path);
 
     let reported = 0;
     const progress = (fraction: number) => {
@@ -155,12 +205,11 @@ export class NodeLlamaBackend implements LlmBackend {
       reported = fraction;
       onProgress?.(fraction);
     };
-    const abort = abortSignalFor(signal);
     let model: LlamaModel | undefined;
     try {
       model = await llama.loadModel({
         modelPath: path,
-        loadSignal: abort.signal,
+        loadSignal: abortSignal,
         onLoadProgress: (p) => progress(Math.min(1, Math.max(0, p)) * WEIGHTS_PROGRESS_SHARE),
       });
       const context = await model.createContext({
@@ -168,19 +217,23 @@ export class NodeLlamaBackend implements LlmBackend {
         sequences: settings.sequences,
         threads: settings.threads,
       });
-      if (signal?.stopped) {
+      if (signal?.stopped || this.disposed) {
         await context.dispose();
         await model.dispose();
+        if (this.disposed) return this.shutDown(path);
         return fail('cancelled', `loading ${path} was cancelled`);
       }
       progress(1);
-      return ok(new NodeLlamaModel(llama, model, context, path, settings));
+      const loaded: NodeLlamaModel = new NodeLlamaModel(llama, model, context, path, settings, () =>
+        this.models.delete(loaded),
+      );
+      this.models.add(loaded);
+      return ok(loaded);
     } catch (e) {
       await model?.dispose().catch(() => {});
+      if (this.disposed) return this.shutDown(path);
       if (signal?.stopped) return fail('cancelled', `loading ${path} was cancelled`);
       return fail('model_load_failed', `loading ${path} failed: ${describe(e)}`);
-    } finally {
-      abort.dispose();
     }
   }
 }
@@ -209,12 +262,26 @@ class NodeLlamaModel implements LoadedLlmModel {
     private readonly context: LlamaContext,
     readonly path: string,
     readonly settings: LlmModelSettings,
+    private readonly onDisposed: () => void,
   ) {
     for (let i = 0; i < settings.sequences; i++) this.free.push(context.getSequence());
   }
 
+  private unloaded(): Result<LlmGeneration> {
+    return fail('inference_failed', `the model ${this.path} was unloaded`);
+  }
+
+  /** Never throws: whatever goes wrong (a callback that throws included) is an `err` value. */
   async generate(request: LlmGenerateRequest): Promise<Result<LlmGeneration>> {
-    if (this.disposed) return fail('inference_failed', `the model ${this.path} was unloaded`);
+    try {
+      return await this.generateChecked(request);
+    } catch (e) {
+      return fail('inference_failed', `generation failed: ${describe(e)}`);
+    }
+  }
+
+  private async generateChecked(request: LlmGenerateRequest): Promise<Result<LlmGeneration>> {
+    if (this.disposed) return this.unloaded();
     if (!Number.isInteger(request.maxTokens) || request.maxTokens <= 0) {
       return fail('bad_params', `maxTokens must be a positive integer, got ${request.maxTokens}`);
     }
@@ -230,14 +297,14 @@ class NodeLlamaModel implements LoadedLlmModel {
       const built = await this.grammarFor(request.jsonSchema);
       if (!built.ok) return built;
       grammar = built.value;
+      if (this.disposed) return this.unloaded();
     }
 
     const sequence = await this.acquire(request.signal);
-    if (!sequence) {
-      return this.disposed
-        ? fail('inference_failed', `the model ${this.path} was unloaded`)
-        : cancelled();
-    }
+    if (!sequence) return this.disposed ? this.unloaded() : cancelled();
+    // Unloading began while this request waited: its context is going away, so do not start.
+    // (From here on the request is in `running` before any await, so `dispose` waits for it.)
+    if (this.disposed) return this.unloaded();
     const abort = new AbortController();
     const unlink = request.signal.onStop(() => abort.abort(new Error('stopped')));
     let settle!: () => void;
@@ -360,8 +427,12 @@ class NodeLlamaModel implements LoadedLlmModel {
       const running = [...this.running];
       for (const r of running) r.abort.abort(new Error('unloaded'));
       await Promise.all(running.map((r) => r.done));
-      await this.context.dispose();
-      await this.model.dispose();
+      try {
+        await this.context.dispose();
+        await this.model.dispose();
+      } finally {
+        this.onDisposed();
+      }
     })();
     return this.disposed;
   }
