@@ -1,8 +1,8 @@
 /**
- * The compositor's rendered output in the browser. The server sends the layout (view data) but
- * no frames to browsers yet, so the editor draws layer boxes over an empty stage. A transport
- * (WebCodecs over a socket, WebRTC, …) plugs in here: `attach` mounts the live picture into the
- * stage element and returns a function that removes it.
+ * The compositor's rendered output in the browser, under the layer boxes. The studio installs
+ * the PNG polling transport (png-preview-source.ts) at start; another transport (WebCodecs over
+ * a socket, WebRTC, …) plugs in the same way: `attach` mounts the live picture into the stage
+ * element and returns a function that removes it.
  */
 export interface CompositorPreviewSource {
   attach(session: string, node: string, stage: HTMLElement): () => void;
