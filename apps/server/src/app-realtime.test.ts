@@ -399,6 +399,40 @@ describe('demand runs over the control API', () => {
   });
 });
 
+describe('human input over the control API', () => {
+  it('[X3] a run waiting on human::input finishes with the answer a client sends', async () => {
+    const admin = await control('tok-admin');
+    const session = await newSession(
+      admin,
+      'nodes:\n  ask: { kind: human::input, params: { prompt: name? } }\n  show: { kind: text::output, needs: ask }\n',
+    );
+    await admin.request({ type: 'subscribe', session });
+    const r = await admin.request({ type: 'demand', session, node: 'show' });
+    const run = (r as { result: { run: string } }).result.run;
+    await until(
+      () =>
+        admin.events.some(
+          (e) => e.type === 'node_run_waiting' && e.run === run && e.node === 'ask',
+        ),
+      'the run to wait for an answer',
+    );
+    const answered = await admin.request({
+      type: 'answer',
+      session,
+      run,
+      node: 'ask',
+      value: 'Ada',
+    });
+    expect(answered.type).toBe('ok');
+    await until(
+      () => admin.events.some((e) => e.type === 'run_completed' && e.run === run),
+      'the run to complete',
+    );
+    const done = admin.events.find((e) => e.type === 'run_completed' && e.run === run);
+    expect(JSON.stringify(done)).toContain('Ada');
+  });
+});
+
 describe('restart', () => {
   it('restarting the server restores every session and its engine', async () => {
     const admin = await control('tok-admin');
