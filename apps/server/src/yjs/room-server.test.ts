@@ -7,7 +7,7 @@ import * as Y from 'yjs';
 import { ErrorCode, err, problem } from '@patchbay/protocol';
 import type { Problem } from '@patchbay/protocol';
 import type { Storage } from '../storage/storage';
-import { isClientOrigin, YjsMetric } from './room';
+import { isClientOrigin, MAX_AWARENESS_CLIENTS_PER_CONNECTION, YjsMetric } from './room';
 import type { ClientOrigin } from './room';
 import {
   connectProvider,
@@ -229,6 +229,32 @@ describe('Yjs room server with the stock y-websocket client', () => {
       user: { id: 'u-alice', name: 'Alice', color: '#e11d48', role: 'editor' },
     });
     expect(s.metrics.counters.get(`${YjsMetric.rejectedFrames}{reason=awareness}`)).toBe(2);
+  });
+
+  it('a connection may introduce at most MAX_AWARENESS_CLIENTS_PER_CONNECTION awareness entries', async () => {
+    const s = await server();
+    const watcher = provider(s, 'bob');
+    await synced(watcher);
+    const r = raw(s, 'alice');
+    await r.opened;
+    const ids = Array.from(
+      { length: MAX_AWARENESS_CLIENTS_PER_CONNECTION + 3 },
+      (_, i) => 9000 + i,
+    );
+    const inner = encoding.createEncoder();
+    encoding.writeVarUint(inner, ids.length);
+    for (const id of ids) {
+      encoding.writeVarUint(inner, id);
+      encoding.writeVarUint(inner, 1);
+      encoding.writeVarString(inner, JSON.stringify({ tab: id }));
+    }
+    const e = encoding.createEncoder();
+    encoding.writeVarUint(e, 1);
+    encoding.writeVarUint8Array(e, encoding.toUint8Array(inner));
+    r.ws.send(encoding.toUint8Array(e));
+    await waitFor(() => watcher.awareness.getStates().has(9000), 'the first entries');
+    const shown = ids.filter((id) => watcher.awareness.getStates().has(id));
+    expect(shown).toEqual(ids.slice(0, MAX_AWARENESS_CLIENTS_PER_CONNECTION));
   });
 
   it('a closed connection’s presence is removed for the others', async () => {
