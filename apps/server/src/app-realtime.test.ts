@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { addNode, connect, readPipeline, setParam } from '@patchbay/document';
+import { addNode, connect, readPipeline, setMeta, setParam } from '@patchbay/document';
 import type { ControlEvent, Pipeline } from '@patchbay/protocol';
 import { createServer } from './app';
 import type { PatchbayServer } from './app';
@@ -336,6 +336,23 @@ nodes:
     );
     const gone = await admin.request({ type: 'get_pipeline', session });
     expect(gone).toMatchObject({ type: 'error', code: 'not_found' });
+  });
+
+  it("the session list follows the pipeline's name, edited by any client", async () => {
+    const admin = await control('tok-admin');
+    const session = await newSession(admin, GAIN_CHAIN);
+    const a = await provider(session, 'tok-alice');
+    setMeta(a.doc, 'name', 'Renamed live');
+    await until(() => server.sessions.openCount > 0, 'open');
+    let names: unknown;
+    await until(() => {
+      void admin.request({ type: 'list_sessions' }).then((r) => {
+        names = (
+          r as { result: { sessions: Array<{ id: string; name: string }> } }
+        ).result.sessions.find((x) => x.id === session)?.name;
+      });
+      return names === 'Renamed live';
+    }, 'the list to show the new name');
   });
 
   it('10,000 malformed control messages (seeded) crash nothing; the connection stays up and other clients are unaffected', async () => {

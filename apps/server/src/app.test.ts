@@ -195,9 +195,16 @@ describe('sessions and pipelines', () => {
     const id = await createSession(CHAIN);
     const res = await api(`/api/v1/sessions/${id}/pipeline`, {
       method: 'PUT',
-      body: CHAIN.replace('gain: 0.5', 'gain: 0.25').replace(/ {2}mix:\n.*\n.*\n/, ''),
+      body: CHAIN.replace('gain: 0.5', 'gain: 0.25')
+        .replace(/ {2}mix:\n.*\n.*\n/, '')
+        .replace('name: chain', 'name: chain two'),
     });
     expect(res.status).toBe(200);
+    // The session list follows the pipeline's name.
+    const list = (await (await api('/api/v1/sessions')).json()) as {
+      sessions: Array<{ id: string; name: string }>;
+    };
+    expect(list.sessions.find((x) => x.id === id)?.name).toBe('chain two');
     const s = await server.sessions.get(id);
     if (!s.ok) throw new Error(s.error.message);
     const nodes = s.value.engine.snapshot().nodes;

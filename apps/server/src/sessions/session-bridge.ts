@@ -85,6 +85,8 @@ export interface SessionBridgeOptions {
   readonly onRefused: (identity: Identity | undefined, problems: readonly Problem[]) => void;
   /** Each client transaction the bridge handled (for metrics). */
   readonly onClientUpdate?: () => void;
+  /** The pipeline's name changed in the document (the session list follows it). */
+  readonly onRenamed?: (name: string) => Promise<void> | void;
 }
 
 export class SessionBridge {
@@ -219,7 +221,9 @@ export class SessionBridge {
       const applied = await this.#o.engine.applyBatch(diffOps(this.#applied, pipeline));
       if (!applied.ok) return err(applied.error);
       writePipeline(this.#o.doc, pipeline, SERVER_ORIGIN);
+      const renamed = pipeline.name !== undefined && pipeline.name !== this.#applied.name;
       this.#applied = clonePipeline(pipeline);
+      if (renamed && pipeline.name !== undefined) await this.#o.onRenamed?.(pipeline.name);
       this.#skippedNodes.clear();
       this.#skippedConnections.clear();
       return ok(undefined);
@@ -511,7 +515,10 @@ export class SessionBridge {
       if (!Object.hasOwn(D.connections, key)) this.#skippedConnections.delete(key);
     // 5. Name, description, mode: document data only.
     if (D.name === undefined) delete M.name;
-    else M.name = D.name;
+    else if (D.name !== M.name) {
+      M.name = D.name;
+      if (mode === 'edit') await this.#o.onRenamed?.(D.name);
+    }
     if (D.description === undefined) delete M.description;
     else M.description = D.description;
     M.mode = D.mode;

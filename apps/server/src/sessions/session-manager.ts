@@ -13,6 +13,7 @@ import type { ControlEvent, Pipeline, Problem, Result, SessionInfo } from '@patc
 import type { Authenticator } from '../auth/auth';
 import { canWrite } from '../host/server-context';
 import type { Identity, ServerMetrics } from '../host/server-context';
+import { MAX_SESSION_NAME_CHARS } from '../storage/storage';
 import type { SessionRecord, Storage } from '../storage/storage';
 import { confineToDir } from './path-policy';
 import { SessionBridge } from './session-bridge';
@@ -146,6 +147,8 @@ export class SessionManager {
       pipeline = parsed.value;
     }
     const name = input.name ?? pipeline?.name ?? 'Untitled session';
+    // The session's name is its pipeline's name: an explicit name wins over the YAML's.
+    if (pipeline && input.name !== undefined) pipeline = { ...pipeline, name: input.name };
     const id = newSessionId();
     const created = await this.#o.storage.createSession({ id, name });
     if (!created.ok) return err([created.error]);
@@ -289,6 +292,7 @@ export class SessionManager {
       identityOf: (origin) => this.#o.rooms.identityOf(origin),
       onRefused: (identity, problems) =>
         this.#emit({ kind: 'refused', session: id, identity, problems }),
+      onRenamed: (name) => this.#rename(id, name),
       onClientUpdate: () => {
         this.#o.metrics.incCounter(YJS_CLIENT_UPDATES_COUNTER, { session: id });
         this.onClientUpdate?.();
@@ -314,6 +318,19 @@ export class SessionManager {
       'session engine started',
     );
     return ok(session);
+  }
+
+  /** The session list follows the pipeline's name (blank names are kept out). */
+  async #rename(id: string, name: string): Promise<void> {
+    const trimmed = name.trim().slice(0, MAX_SESSION_NAME_CHARS);
+    const open = this.#open.get(id);
+    if (trimmed === '' || !open || open.name === trimmed) return;
+    const r = await this.#o.storage.renameSession(id, trimmed);
+    if (!r.ok) {
+      this.#o.log.warn({ session: id, problem: r.error }, 'session rename not stored');
+      return;
+    }
+    open.name = trimmed;
   }
 
   /** `patchbay_node_packets{session,node,direction}` from the engine's coalesced stats. */
