@@ -21,6 +21,9 @@ import {
 } from './helpers/studio';
 import type { EventCounter } from './helpers/studio';
 
+// Ninety pointer steps with echo waits: generous on a shared two-core machine.
+test.describe.configure({ timeout: 120_000 });
+
 const STEPS = 30;
 /** Steps between checks that fresh view data reached the dragging page. */
 const ECHO_EVERY = 10;
@@ -190,10 +193,12 @@ test('[S6] two users drag two layers at once and neither layer jumps back', asyn
   await b.page.mouse.down();
   let seenA = echoesA.count;
   let seenB = echoesB.count;
-  // Interleaved: each user's commits reach the server while the other is mid-drag.
+  // Both move at once, step after step: each user's commits reach the server mid-drag of the other.
   for (let i = 1; i <= STEPS; i++) {
-    await a.page.mouse.move(startA.x + i * 3, startA.y + i);
-    await b.page.mouse.move(startB.x - i * 3, startB.y - i);
+    await Promise.all([
+      a.page.mouse.move(startA.x + i * 3, startA.y + i),
+      b.page.mouse.move(startB.x - i * 3, startB.y - i),
+    ]);
     if (i % ECHO_EVERY === 0) {
       seenA = await waitForEcho(echoesA, seenA);
       seenB = await waitForEcho(echoesB, seenB);
