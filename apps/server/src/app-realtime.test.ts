@@ -338,6 +338,38 @@ nodes:
     expect(gone).toMatchObject({ type: 'error', code: 'not_found' });
   });
 
+  it('[S8] a client that subscribes late gets every node’s state, its latest stats and the compositor’s layout at once', async () => {
+    const admin = await control('tok-admin');
+    const session = await newSession(
+      admin,
+      [
+        'nodes:',
+        '  bars: { kind: video::colorbars, params: { width: 64, height: 36, fps: 10 } }',
+        '  mix: { kind: video::compositor, params: { width: 64, height: 36 }, needs: [bars] }',
+      ].join('\n'),
+    );
+    await admin.request({ type: 'subscribe', session });
+    await until(
+      () => admin.events.some((e) => e.type === 'node_view_data' && e.node === 'mix'),
+      'the compositor to publish its layout',
+    );
+    await until(
+      () => admin.events.some((e) => e.type === 'node_stats' && e.node === 'bars'),
+      'stats from the source',
+    );
+    const late = await control('tok-bob');
+    expect((await late.request({ type: 'subscribe', session })).type).toBe('ok');
+    // Before any further change, the late joiner already holds what the first client saw.
+    const mine = (type: string, node: string) =>
+      late.events.find((e) => e.type === type && 'node' in e && e.node === node);
+    expect(mine('node_state', 'mix')).toMatchObject({ state: { status: 'running' } });
+    expect(mine('node_state', 'bars')).toBeDefined();
+    const layout = mine('node_view_data', 'mix') as { data: { layers?: unknown[] } } | undefined;
+    expect(layout?.data.layers).toHaveLength(1);
+    expect(mine('node_stats', 'bars')).toBeDefined();
+    await admin.request({ type: 'delete_session', session });
+  });
+
   it("the session list follows the pipeline's name, edited by any client", async () => {
     const admin = await control('tok-admin');
     const session = await newSession(admin, GAIN_CHAIN);

@@ -84,6 +84,25 @@ export class ControlHub {
     this.#off = this.#sessions.subscribe((n) => this.#notice(n));
   }
 
+  /**
+   * The latest stats and view data per session and node, replayed to a connection when it
+   * subscribes. Dropped with the node or the session.
+   */
+  readonly #latest = new Map<string, Map<string, ControlEvent>>();
+
+  #remember(session: string, e: ControlEvent): void {
+    if (e.type === 'node_removed') {
+      const latest = this.#latest.get(session);
+      latest?.delete(`node_stats:${e.node}`);
+      latest?.delete(`node_view_data:${e.node}`);
+      return;
+    }
+    if (e.type !== 'node_stats' && e.type !== 'node_view_data') return;
+    let latest = this.#latest.get(session);
+    if (!latest) this.#latest.set(session, (latest = new Map()));
+    latest.set(`${e.type}:${e.node}`, e);
+  }
+
   /** Open control connections. */
   get connectionCount(): number {
     return this.#conns.size;
@@ -139,6 +158,7 @@ export class ControlHub {
   #notice(n: SessionNotice): void {
     switch (n.kind) {
       case 'event':
+        this.#remember(n.session, n.event);
         for (const conn of this.#conns) {
           if (!conn.subscriptions.has(n.session)) continue;
           if (
@@ -172,6 +192,7 @@ export class ControlHub {
           );
         return;
       case 'deleted':
+        this.#latest.delete(n.session);
         for (const conn of this.#conns) {
           conn.subscriptions.delete(n.session);
           this.#send(conn, event({ type: 'session_deleted', session: n.session }));
@@ -233,7 +254,14 @@ export class ControlHub {
         const states: Record<string, unknown> = {};
         for (const n of s.value.engine.snapshot().nodes) {
           Object.defineProperty(states, n.id, { value: n.state, enumerable: true });
+          // A late joiner sees every node's state, latest stats and layout at once, not only
+          // after the next change (S8: every client converges on the same layout).
+          this.#send(
+            conn,
+            event({ type: 'node_state', session: req.session, node: n.id, state: n.state }),
+          );
         }
+        for (const e of this.#latest.get(req.session)?.values() ?? []) this.#send(conn, event(e));
         return ok({ states });
       }
       case 'unsubscribe':
