@@ -91,7 +91,7 @@ export const test = base.extend<{ a: User; b: User; cleanup: void }, { contexts:
 type ContextPair = [BrowserContext, BrowserContext];
 
 /** The name of the session the server creates on its first start. */
-const DEMO_SESSION_NAME = 'Demo: picture in picture and a tone';
+const DEMO_SESSION_NAME = 'Demo: picture in picture, a tone and an LLM';
 let demoStopped = false;
 
 /**

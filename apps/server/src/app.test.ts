@@ -8,6 +8,7 @@ import { createServer } from './app';
 import type { PatchbayServer } from './app';
 import type { AuthConfig } from './auth/auth';
 import { ControlClient, until } from './control/testing/control-client';
+import { plantedContinuation } from '@patchbay/inference';
 import { DEMO_SESSION_NAME, demoPipeline } from './sessions/demo';
 
 const AUTH: AuthConfig = {
@@ -397,8 +398,25 @@ describe('demo session', () => {
       const open = await s.sessions.get(id);
       if (!open.ok) throw new Error(open.error.message);
       const nodes = open.value.engine.snapshot().nodes;
-      expect(nodes.map((n) => n.id).sort()).toEqual(Object.keys(demoPipeline().nodes).sort());
+      expect(nodes.map((n) => n.id).sort()).toEqual(
+        Object.keys(demoPipeline('models/m.gguf').nodes).sort(),
+      );
       expect(nodes.filter((n) => n.state.status === 'failed')).toEqual([]);
+      // The LLM chain runs on the model generated into the data dir: the planted continuation.
+      const engine = open.value.engine;
+      const ended = new Promise<unknown>((resolve) => {
+        const off = engine.subscribe((e) => {
+          if (e.type === 'run_completed' || e.type === 'run_failed') {
+            off();
+            resolve(e);
+          }
+        });
+      });
+      expect((await engine.demand('answer')).ok).toBe(true);
+      expect(await ended).toMatchObject({
+        type: 'run_completed',
+        output: plantedContinuation('once upon a', 24).text,
+      });
       await s.close();
 
       s = await createServer({ dataDir: dir, hostname: '127.0.0.1' });

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { ServerType } from '@hono/node-server';
 import { Hono } from 'hono';
@@ -13,7 +13,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { createCodecRegistry, nodeClock, nodeWorkerSpawner } from '@patchbay/codecs';
 import { COMPOSITOR_THREADS_SERVICE, LLM_BACKEND_SERVICE, silentLogger } from '@patchbay/engine';
 import type { Clock, EngineServices, Logger, NodeRegistry } from '@patchbay/engine';
-import { createInferenceServices } from '@patchbay/inference';
+import { createInferenceServices, ensureModel } from '@patchbay/inference';
 import { err, ok } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
 import { Authenticator, requestToken } from './auth/auth';
@@ -24,7 +24,7 @@ import type { Identity } from './host/server-context';
 import { registerApiRoutes } from './http/api-routes';
 import { errorBody, statusOf } from './http/http-errors';
 import { MetricsRegistry, RateMeter } from './metrics/metrics-registry';
-import { DEMO_MARKER_FILE, demoPipeline } from './sessions/demo';
+import { DEMO_MARKER_FILE, DEMO_MODEL_DIR, demoPipeline } from './sessions/demo';
 import { SessionManager, YJS_CLIENT_UPDATES_COUNTER } from './sessions/session-manager';
 import type { RoomProvider } from './sessions/session-manager';
 import { openSqliteStorage } from './storage/sqlite-storage';
@@ -319,7 +319,16 @@ async function createDemoOnce(
   if (options.demo === false) return;
   const marker = join(options.dataDir, DEMO_MARKER_FILE);
   if (existsSync(marker)) return;
-  const created = await sessions.create({ pipeline: demoPipeline() }, undefined);
+  // The LLM chain runs on a generated tiny model (0.6 MB, nothing is downloaded); without it
+  // the demo still has its media part.
+  let modelPath: string | undefined;
+  try {
+    const file = await ensureModel('tiny', join(options.dataDir, DEMO_MODEL_DIR));
+    modelPath = relative(options.dataDir, file);
+  } catch (e) {
+    log.warn({ err: e }, 'demo model could not be generated: the demo has no LLM chain');
+  }
+  const created = await sessions.create({ pipeline: demoPipeline(modelPath) }, undefined);
   if (!created.ok) {
     log.error({ problems: created.error }, 'demo session could not be created');
     return;

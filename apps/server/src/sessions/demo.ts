@@ -1,24 +1,60 @@
 /**
  * The demo session created on a server's first start: a compositor over two colorbars
- * sources (picture in picture) and a sine → gain → sink audio chain. Sizes are modest so an
- * idle server stays cheap.
+ * sources (picture in picture), a sine → gain → sink audio chain, and a small LLM chain on a
+ * model generated into the data dir. Sizes are modest so an idle server stays cheap.
  */
 import type { Pipeline } from '@patchbay/protocol';
 
 /** The demo session's name. */
-export const DEMO_SESSION_NAME = 'Demo: picture in picture and a tone';
+export const DEMO_SESSION_NAME = 'Demo: picture in picture, a tone and an LLM';
 /** Marks, in the data dir, that the demo was created once (deleting it is then respected). */
 export const DEMO_MARKER_FILE = '.demo-created';
 
+/** Where the demo's generated model goes, relative to the data dir. */
+export const DEMO_MODEL_DIR = 'models';
+
 /**
- * HOOK for the task-node issue: the small LLM chain (text input → llm inference → text output)
- * is added to the demo here. Return its nodes and connections; `undefined` adds nothing.
+ * The small LLM chain of the demo: a prompt (`text::input`) and a model (`llm::model`, the
+ * generated tiny GGUF model at `modelPath`, relative to the data dir) into `llm::inference`,
+ * whose streamed text lands in `text::output`. Demand `answer` to run it.
  */
-export function demoTaskChain(): Pick<Pipeline, 'nodes' | 'connections'> | undefined {
-  return undefined;
+export function demoTaskChain(modelPath: string): Pick<Pipeline, 'nodes' | 'connections'> {
+  const link = (from: string, to: string, pin: string) => ({
+    [`${from}.out->${to}.${pin}`]: {
+      from: { node: from, pin: 'out' },
+      to: { node: to, pin },
+      mode: 'reliable' as const,
+    },
+  });
+  return {
+    nodes: {
+      prompt: {
+        kind: 'text::input',
+        params: { text: 'once upon a' },
+        position: { x: 0, y: 520 },
+      },
+      model: {
+        kind: 'llm::model',
+        params: { path: modelPath, context_size: 256 },
+        position: { x: 0, y: 640 },
+      },
+      generate: {
+        kind: 'llm::inference',
+        params: { max_tokens: 24, temperature: 0 },
+        position: { x: 320, y: 560 },
+      },
+      answer: { kind: 'text::output', params: {}, position: { x: 640, y: 560 } },
+    },
+    connections: {
+      ...link('prompt', 'generate', 'input'),
+      ...link('model', 'generate', 'model'),
+      ...link('generate', 'answer', 'in'),
+    },
+  };
 }
 
-export function demoPipeline(): Pipeline {
+/** The demo pipeline; with `modelPath`, the LLM chain too. */
+export function demoPipeline(modelPath?: string): Pipeline {
   const pipeline: Pipeline = {
     name: DEMO_SESSION_NAME,
     description: 'Two test sources composited, and a sine through a gain.',
@@ -77,8 +113,10 @@ export function demoPipeline(): Pipeline {
       },
     },
   };
-  const chain = demoTaskChain();
-  if (chain) {
+  if (modelPath !== undefined) {
+    const chain = demoTaskChain(modelPath);
+    pipeline.description =
+      'Two test sources composited, a sine through a gain, and a small LLM chain.';
     Object.assign(pipeline.nodes, chain.nodes);
     Object.assign(pipeline.connections, chain.connections);
   }
