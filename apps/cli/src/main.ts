@@ -19,7 +19,7 @@ const USAGE = `usage:
   patchbay run <file.yml> [--input NAME=FILE …] [--output FILE] [--quiet]
                [--data-dir DIR] [--threads N]
   patchbay validate <file.yml>
-  patchbay export <sessionId> [--server URL]`;
+  patchbay export <sessionId> [--server URL]   (PATCHBAY_SERVER, PATCHBAY_TOKEN)`;
 
 export interface CliStreams {
   stdout: Writable;
@@ -253,7 +253,9 @@ async function exportSession(
   const url = `${server}/api/v1/sessions/${encodeURIComponent(id)}/pipeline?format=yaml`;
   let response: Response;
   try {
-    response = await fetch(url);
+    // A server with tokens configured wants one (PATCHBAY_TOKEN); an open server takes none.
+    const token = process.env.PATCHBAY_TOKEN;
+    response = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {});
   } catch (e) {
     say(`patchbay: cannot reach ${server}: ${(e as Error).message}`);
     return EXIT.failed;
