@@ -23,6 +23,18 @@ const nodeTypes = { pipeline: PipelineNodeView };
 /** Pointer positions sent to others at most this often. */
 const CURSOR_INTERVAL_MS = 50;
 
+/** Whether two renderings of a node draw the same thing (the data is small plain JSON). */
+function sameNode(a: PipelineFlowNode, b: PipelineFlowNode): boolean {
+  return (
+    a.selected === b.selected &&
+    a.position.x === b.position.x &&
+    a.position.y === b.position.y &&
+    a.measured?.width === b.measured?.width &&
+    a.measured?.height === b.measured?.height &&
+    JSON.stringify(a.data) === JSON.stringify(b.data)
+  );
+}
+
 /** The React Flow canvas bound to the shared document. */
 export function GraphCanvas(props: {
   pipeline: Pipeline;
@@ -63,6 +75,7 @@ export function GraphCanvas(props: {
     return byNode;
   }, [peers]);
 
+  const previousNodes = useRef(new Map<string, PipelineFlowNode>());
   const nodes: PipelineFlowNode[] = useMemo(() => {
     const ids = Object.keys(pipeline.nodes);
     const missing = ids.filter((id) => !pipeline.nodes[id]?.position);
@@ -87,7 +100,7 @@ export function GraphCanvas(props: {
         ...(stream ? { stream: stream.text } : {}),
         peers: peerInfo.get(id) ?? [],
       };
-      return {
+      const next: PipelineFlowNode = {
         id,
         type: 'pipeline' as const,
         position: dragging[id] ?? node.position ?? auto.get(id) ?? { x: 0, y: 0 },
@@ -95,8 +108,12 @@ export function GraphCanvas(props: {
         selected: props.selected === id,
         ...(measured[id] ? { measured: measured[id] } : {}),
       };
+      // An unchanged node keeps its object, so React Flow and the memoised view skip it.
+      const prev = previousNodes.current.get(id);
+      return prev && sameNode(prev, next) ? prev : next;
     });
   }, [pipeline, connections, kinds, runtime, peerInfo, dragging, measured, props.selected]);
+  previousNodes.current = new Map(nodes.map((n) => [n.id, n]));
 
   const edges: Edge[] = useMemo(
     () =>
