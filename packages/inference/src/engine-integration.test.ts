@@ -64,7 +64,7 @@ async function run(yaml: string) {
 }
 
 describe('engine task nodes on the real inference services', () => {
-  it('[X3] llm::inference on node-llama-cpp gives the planted continuation, streamed', async () => {
+  it('[X1][X3] llm::inference runs in the engine itself (stock registry, no host executor, only injected services): the planted continuation on node-llama-cpp, streamed', async () => {
     const { result, chunks } = await run(`mode: oneshot
 nodes:
   model: { kind: llm::model, params: { path: models/tiny.gguf, context_size: 256 } }
