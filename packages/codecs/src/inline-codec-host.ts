@@ -26,7 +26,8 @@ export class InlineCodecHost extends BaseCodecHost {
   #progress = 0;
   // Frames are processed strictly in order; `push` never runs codec code synchronously, so the
   // caller's loop gets control back before any output is emitted (as with the other hosts).
-  #chain: Promise<void> = Promise.resolve();
+  readonly #queue: Array<() => Promise<CodecEvent[]>> = [];
+  #running = false;
 
   get progress(): number {
     return this.#progress;
@@ -54,7 +55,7 @@ export class InlineCodecHost extends BaseCodecHost {
     this.#enqueue(async () => {
       const frames = await codec.process(frame);
       this.#progress++;
-      this.emit({ type: 'output', frames, consumed: 1 });
+      return [{ type: 'output', frames, consumed: 1 }];
     });
   }
 
@@ -64,7 +65,7 @@ export class InlineCodecHost extends BaseCodecHost {
       const frames = await codec.flush();
       this.emit({ type: 'output', frames, consumed: 0 });
       await codec.close?.();
-      this.emit({ type: 'done' });
+      return [{ type: 'done' }];
     });
   }
 
@@ -86,14 +87,34 @@ export class InlineCodecHost extends BaseCodecHost {
     return this.#codec;
   }
 
-  #enqueue(step: () => Promise<void>): void {
-    this.#chain = this.#chain.then(async () => {
-      if (this.#terminated || this.finished) return;
-      try {
-        await step();
-      } catch (e) {
+  #enqueue(step: () => Promise<CodecEvent[]>): void {
+    this.#queue.push(step);
+    if (this.#running) return;
+    this.#running = true;
+    queueMicrotask(() => this.#next());
+  }
+
+  /**
+   * Starts the next queued call. When a call finishes, the one after it starts before its
+   * results are emitted: for a codec working off-thread (libvpx on the libuv pool) the next frame
+   * is handed over at once, instead of after whatever the results wake on this thread (a
+   * compositor drawing the next frame would otherwise leave the encoder idle for that long).
+   */
+  #next(): void {
+    const step = this.#queue.shift();
+    if (!step || this.#terminated || this.finished) {
+      this.#running = false;
+      return;
+    }
+    step().then(
+      (events) => {
+        this.#next();
+        for (const event of events) this.emit(event);
+      },
+      (e: unknown) => {
         this.emit({ type: 'crashed', error: `codec threw: ${errorText(e)}` });
-      }
-    });
+        this.#next();
+      },
+    );
   }
 }

@@ -1,3 +1,4 @@
+import { releasePacket } from '@patchbay/engine';
 import type { InputEvent, Packet, RunContext } from '@patchbay/engine';
 import { assertNever } from '@patchbay/protocol';
 import type { CodecFrame, CodecHost } from './codec-host';
@@ -112,6 +113,8 @@ export async function runCodec<P>(
 
   const outputs: CodecFrame[] = [];
   let inFlight = 0;
+  /** Per frame handed to the codec, in order: what to do once the codec acknowledges it. */
+  const onConsumed: Array<(() => void) | undefined> = [];
   let done = false;
   let crash: string | undefined;
   let crashCause: 'codec' | 'input' = 'codec';
@@ -121,6 +124,8 @@ export async function runCodec<P>(
       case 'output':
         for (const f of event.frames) outputs.push(f);
         inFlight -= event.consumed;
+        // The codec took these frames' data (copied or transferred it): their packets go back.
+        for (let i = 0; i < event.consumed; i++) onConsumed.shift()?.();
         break;
       case 'done':
         done = true;
@@ -170,11 +175,17 @@ export async function runCodec<P>(
           crashCause = 'input';
           continue;
         }
-        for (const f of frames) {
+        // A packet is released once the codec consumed the last frame made from it; one that
+        // made no frame may still be held by the adapter, and is not released.
+        const packet = event?.type === 'packet' ? event.packet : undefined;
+        frames.forEach((f, i) => {
           host.push(f.frame, { transfer: f.transfer === true });
+          onConsumed.push(
+            packet && i === frames.length - 1 ? () => releasePacket(packet) : undefined,
+          );
           inFlight++;
           counts.framesIn++;
-        }
+        });
         if (event === null) {
           inputEnded = true;
           host.end();

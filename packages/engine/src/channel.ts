@@ -1,8 +1,11 @@
 import type { ConnectionMode } from '@patchbay/protocol';
 import type { Packet } from './packets';
+import { releasePacket } from './frame-pool';
 
 /** Packets a link holds before `reliable` senders wait and `best_effort` senders drop. */
 export const DEFAULT_CHANNEL_CAPACITY = 16;
+/** The same for links carrying raw video frames: enough to overlap two stages, no more. */
+export const RAW_VIDEO_CHANNEL_CAPACITY = 4;
 
 /**
  * One link between an output pin and an input pin (E16). Single producer (the upstream node's
@@ -57,6 +60,8 @@ export class Channel {
       return 'full';
     }
     this.#queue.push(packet);
+    // The consumer now holds the packet too; it releases a pooled frame when done with it.
+    if (packet.type === 'video') packet.lease?.retain();
     this.onActivity();
     return 'queued';
   }
@@ -85,6 +90,8 @@ export class Channel {
   detach(): void {
     if (this.#detached) return;
     this.#detached = true;
+    // Queued packets never reach the consumer: their references go with them.
+    for (const packet of this.#queue) releasePacket(packet);
     this.#queue.length = 0;
     this.#wakeSenders();
     this.onActivity();

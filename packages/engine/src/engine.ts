@@ -31,7 +31,7 @@ import type {
   ViewDataCause,
   ViewStamp,
 } from '@patchbay/protocol';
-import { Channel, DEFAULT_CHANNEL_CAPACITY } from './channel';
+import { Channel, DEFAULT_CHANNEL_CAPACITY, RAW_VIDEO_CHANNEL_CAPACITY } from './channel';
 import type { Clock, Logger, MetricsSink } from './host';
 import { nullMetrics, silentLogger } from './host';
 import type { EngineServices, NodeInstance, NodePins } from './node-api';
@@ -235,6 +235,8 @@ export class Engine {
   #tapped(nodeId: string, pin: string, packet: Packet): void {
     const listeners = this.#taps.get(nodeId)?.get(pin);
     if (!listeners) return;
+    // A tap may keep the packet for as long as it likes: its buffer is never recycled.
+    if (packet.type === 'video') packet.lease?.keep();
     for (const listener of listeners) {
       try {
         listener(packet);
@@ -957,7 +959,11 @@ export class Engine {
     const dst = this.#nodes.get(c.connection.to.node);
     if (!src?.runtime || !dst?.runtime) return false;
     if (!isRealized(src.state.status) || !isRealized(dst.state.status)) return false;
-    const channel = new Channel(c.connection.mode, this.#capacity);
+    // Raw video links hold fewer packets: each is megabytes (a 720p RGBA frame is 3.7 MB), and an
+    // unpaced source would otherwise keep 16 of them queued, all fresh memory to fault in.
+    const raw = findPin(src.pins.outputs, c.connection.from.pin)?.type === 'raw_video';
+    const capacity = raw ? Math.min(this.#capacity, RAW_VIDEO_CHANNEL_CAPACITY) : this.#capacity;
+    const channel = new Channel(c.connection.mode, capacity);
     c.channel = channel;
     dst.runtime.attachInput(c.connection.to.pin, channel);
     src.runtime.attachOutput(c.connection.from.pin, channel);

@@ -38,7 +38,8 @@ export type { Clock, Logger, MetricsSink, ScriptWorker, WorkerSpawner } from './
 export { silentLogger, nullMetrics } from './host';
 export { createTimerClock } from './clock';
 export type { TimerFunctions } from './clock';
-export { Channel, DEFAULT_CHANNEL_CAPACITY } from './channel';
+export { Channel, DEFAULT_CHANNEL_CAPACITY, RAW_VIDEO_CHANNEL_CAPACITY } from './channel';
+export { FramePool, FrameLease, releasePacket } from './frame-pool';
 export { ONESHOT_IO_SERVICE, utf8Encode } from './nodes/io/oneshot-io';
 export {
   COMPOSITOR_KERNEL_SERVICE,

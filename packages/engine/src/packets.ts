@@ -1,3 +1,5 @@
+import type { FrameLease } from './frame-pool';
+
 /**
  * What flows between pins. Packets are immutable once sent: a fan-out hands the same object to
  * every consumer, so a node that wants to change a buffer copies it first.
@@ -41,6 +43,11 @@ export interface VideoPacket {
   format?: VideoFormat;
   data: Uint8Array;
   ptsUs: number;
+  /**
+   * Set when `data` comes from a producer's FramePool: the engine and consumers that are done
+   * with the pixels hand it back through `releasePacket` (see frame-pool.ts). Never serialized.
+   */
+  lease?: FrameLease;
 }
 
 export const VideoFormat = { rgba: 'rgba', i420: 'i420' } as const;

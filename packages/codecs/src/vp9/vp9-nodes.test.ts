@@ -4,10 +4,12 @@
  * the input (PSNR), and a clean end of stream is stopped{input_closed} for both nodes (C5).
  */
 import { describe, expect, it } from 'vitest';
-import { runOneshot } from '@patchbay/engine';
+import { DEFAULT_CHANNEL_CAPACITY, FramePool, defineNode, runOneshot } from '@patchbay/engine';
+import { z } from 'zod';
 import type { EncodedVideoPacket, VideoPacket } from '@patchbay/engine';
 import { createCodecRegistry } from '../register';
 import { addCollector, nodeClock, pipeline } from '../testing/helpers';
+import { VIDEO_CODEC_MAX_IN_FLIGHT } from './vp9-nodes';
 
 /** PSNR over the R, G and B bytes of two RGBA frames (alpha is not coded). */
 function psnrRgb(a: Uint8Array, b: Uint8Array): number {
@@ -156,5 +158,77 @@ describe('video::vp9::encoder / video::vp9::decoder', () => {
     const reason = (r.states.enc as { reason: string }).reason;
     expect(reason).toContain('320×180');
     expect(reason).toContain('output truncated');
+  });
+
+  it('hands each pooled input frame back once libvpx copied it, and the pixels it encoded were the frame sent', async () => {
+    const registry = createCodecRegistry();
+    const decoded = addCollector(registry);
+    const pool = new FramePool();
+    const W = 320;
+    const H = 180;
+    const N = 30;
+    // Flat grey I420 frames whose level steps by 6 per frame, each coded as a keyframe (no
+    // inter-frame rate control smearing levels): a buffer reused before libvpx had copied it
+    // would carry a later frame's level into an earlier one.
+    const level = (i: number) => 40 + 6 * i;
+    registry.register(
+      defineNode({
+        kind: 'test::pooled_grey',
+        description: 'flat grey I420 frames from a frame pool',
+        params: z.object({}),
+        pins: () => ({ inputs: [], outputs: [{ name: 'out', type: 'raw_video' }] }),
+        create: () => ({
+          async run(ctx) {
+            for (let i = 0; i < N; i++) {
+              const lease = pool.acquire((W * H * 3) / 2);
+              lease.data.fill(level(i), 0, W * H).fill(128, W * H);
+              await ctx.send('out', {
+                type: 'video',
+                format: 'i420',
+                width: W,
+                height: H,
+                data: lease.data,
+                ptsUs: i * 33_333,
+                lease,
+              });
+              lease.release();
+            }
+            return 'completed';
+          },
+        }),
+      }),
+    );
+    const r = await runOneshot(
+      pipeline(
+        [
+          ['grey', 'test::pooled_grey'],
+          [
+            'enc',
+            'video::vp9::encoder',
+            { width: W, height: H, bitrate: 2_000_000, keyframe_interval: 1, threads: 1 },
+          ],
+          ['dec', 'video::vp9::decoder'],
+          ['sink', 'test::collect'],
+        ],
+        ['grey>enc', 'enc>dec', 'dec>sink'],
+      ),
+      { registry, clock: nodeClock() },
+    );
+    expect(r.ok).toBe(true);
+    const frames = decoded as VideoPacket[];
+    expect(frames).toHaveLength(N);
+    // New buffers only while the unpaced source fills its link and the encoder's queue; after
+    // that every frame reuses one the encoder gave back.
+    expect(pool.counts.allocated).toBeLessThanOrEqual(
+      DEFAULT_CHANNEL_CAPACITY + VIDEO_CODEC_MAX_IN_FLIGHT + 2,
+    );
+    expect(pool.counts.reused).toBe(N - pool.counts.allocated);
+    expect(pool.counts.reused).toBeGreaterThan(0);
+    frames.forEach((f, i) => {
+      // The decoded grey of frame i is within a few levels of its own Y value (BT.601 limited
+      // range: RGB = 1.164 · (Y − 16)), far from its neighbours' (6 apart in Y, 7 in RGB).
+      const expected = 1.164 * (level(i) - 16);
+      expect(Math.abs(f.data[0]! - expected), `frame ${i}`).toBeLessThan(3.5);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FramePool } from '../../frame-pool';
 import { defineNode } from '../../node-api';
 
 export const ColorbarsParamsSchema = z.object({
@@ -20,40 +21,16 @@ const BARS: ReadonlyArray<readonly [number, number, number]> = [
   [0, 0, 191],
 ];
 
-/**
- * Most bytes of pre-drawn frames one colorbars node keeps in a oneshot run. The sweep repeats (60 frames at the
- * usual sizes), so once a run outlasts one cycle its frames repeat exactly: when the whole cycle
- * fits here (720p: 60 × 3.7 MB = 221 MB), each distinct frame is drawn once and its buffer is sent
- * again every cycle. Packets are immutable once sent, so sharing one buffer between identical
- * frames is safe, and it saves a 3.7 MB allocation, copy and its garbage collection per frame
- * (about a third of an unpaced 720p pipeline's time on the loop, measured here).
- */
-export const COLORBARS_CACHE_BYTES = 256 * 1024 * 1024;
-
-/**
- * Frames after which the sweep repeats: the block's x is `floor(i · block / 4) mod (width −
- * block)`, so frame i + P equals frame i once `P · block` is a multiple of `4 · (width − block)`.
- */
-export function colorbarsPeriod(width: number): number {
-  const { block, span } = sweep(width);
-  return (4 * span) / gcd(block, 4 * span);
-}
-
 function sweep(width: number): { block: number; span: number } {
   const block = Math.max(4, Math.floor(width / 16));
   return { block, span: Math.max(1, width - block) };
 }
 
-function gcd(a: number, b: number): number {
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
-}
-
 /**
  * An animated RGBA test pattern: colour bars with a white block sweeping across the bottom
  * band, so motion (and a stuck pipeline) is visible. The bars are drawn once; each frame copies
- * them and draws the block, or reuses the identical frame of an earlier cycle (see
- * COLORBARS_CACHE_BYTES).
+ * them into a pooled buffer (see FramePool: a consumer that releases its frames, such as the
+ * compositor or an encoder, keeps the source allocating nothing) and draws the block.
  */
 export const colorbarsNode = defineNode({
   kind: 'video::colorbars',
@@ -68,28 +45,17 @@ export const colorbarsNode = defineNode({
       const { block, span } = sweep(width);
       const row = new Uint8Array(block * 4).fill(255);
       const frames = frame_count > 0 ? frame_count : Number.POSITIVE_INFINITY;
-      const period = colorbarsPeriod(width);
-      // Only in oneshot runs (unpaced, where the copy is the cost, and the memory goes with the
-      // run), only when frames repeat within this run, and only within the memory budget. A live
-      // session at 30 fps copies 110 MB/s, cheaper than holding a 221 MB cycle for hours.
-      const cache =
-        ctx.mode === 'oneshot' &&
-        frames > period &&
-        period * base.byteLength <= COLORBARS_CACHE_BYTES
-          ? new Map<number, Uint8Array>()
-          : undefined;
+      const pool = new FramePool();
       for (let i = 0; i < frames && !ctx.signal.stopped; i++) {
-        // A frame's pixels depend only on the block's x.
         const x0 = Math.floor((i * block) / 4) % span;
-        let data = cache?.get(x0);
-        if (!data) {
-          data = base.slice();
-          for (let y = band; y < height; y++) data.set(row, (y * width + x0) * 4);
-          cache?.set(x0, data);
-        }
+        const lease = pool.acquire(base.byteLength);
+        const data = lease.data;
+        data.set(base);
+        for (let y = band; y < height; y++) data.set(row, (y * width + x0) * 4);
         const ptsUs = Math.round((i * 1_000_000) / fps);
         await ctx.pace(ptsUs);
-        await ctx.send('out', { type: 'video', width, height, data, ptsUs });
+        await ctx.send('out', { type: 'video', width, height, data, ptsUs, lease });
+        lease.release();
       }
       return 'completed';
     },

@@ -17,6 +17,7 @@ import {
 } from './compositor-node';
 import type { CompositorView } from './layout';
 import { i420Bytes, rgbaToI420 } from './kernels/i420';
+import { FramePool } from '../../../frame-pool';
 import { CompositorParamsSchema } from './params';
 import type { CompositorParams } from './params';
 
@@ -43,10 +44,13 @@ async function runNode(
     connected?: string[];
     kernel?: 'ts' | 'wasm' | 'wasm2' | 'auto';
     threads?: WorkerSpawner;
+    /** Act as a consumer that copies each frame's first pixel and releases it at once. */
+    releaseSent?: boolean;
   } = {},
 ) {
   let params = CompositorParamsSchema.parse(rawParams);
   const sent: VideoPacket[] = [];
+  const firstPixels: number[][] = [];
   const views: { view: CompositorView; cause: ViewDataCause }[] = [];
   let stats: Record<string, number> = {};
   const health: { status: string; reason?: string }[] = [];
@@ -98,6 +102,12 @@ async function runNode(
       expect(pin).toBe('out');
       expect(packet.type).toBe('video');
       sent.push(packet as VideoPacket);
+      if (options.releaseSent) {
+        firstPixels.push([...(packet as VideoPacket).data.subarray(0, 4)]);
+        return;
+      }
+      // Kept for the assertions, as a link queue would hold it: one more reference, never released.
+      (packet as VideoPacket).lease?.retain();
     },
     sleep: () => Promise.resolve(),
     pace: () => Promise.resolve(),
@@ -115,7 +125,7 @@ async function runNode(
   };
   const reason = await instance.run(ctx);
   await instance.dispose?.();
-  return { reason, sent, views, health, stats: () => stats };
+  return { reason, sent, firstPixels, views, health, stats: () => stats };
 }
 
 function frame(
@@ -289,6 +299,41 @@ describe('video::compositor node', () => {
     expect(sent[0]!.data).not.toBe(sent[1]!.data);
     expect(pixel(sent[0]!, 0, 0)).toEqual([1, 2, 3, 255]);
     expect(pixel(sent[1]!, 0, 0)).toEqual([4, 5, 6, 255]);
+  });
+
+  it('releases an input frame once a newer one of its pin replaces it, the rest on dispose; released outputs are reused', async () => {
+    const pool = new FramePool();
+    const pooled = (rgba: [number, number, number, number], pts: number): VideoPacket => {
+      const f = frame(8, 8, rgba, pts);
+      const lease = pool.acquire(f.data.byteLength);
+      lease.data.set(f.data);
+      return { ...f, data: lease.data, lease };
+    };
+    const inputs = [
+      pooled([1, 2, 3, 255], 1),
+      pooled([4, 5, 6, 255], 2),
+      pooled([7, 8, 9, 255], 3),
+    ];
+    const side = pooled([0, 0, 0, 0], 0);
+    const { sent, firstPixels } = await runNode(
+      { width: 8, height: 8 },
+      [
+        { type: 'pin_added', pin: 'in_0' },
+        { type: 'pin_added', pin: 'in_1' },
+        packet('in_1', side),
+        ...inputs.map((f) => packet('in_0', f)),
+      ],
+      { releaseSent: true },
+    );
+    expect(firstPixels).toEqual([
+      [1, 2, 3, 255],
+      [4, 5, 6, 255],
+      [7, 8, 9, 255],
+    ]);
+    // Every input's only reference (held by the test, as a link queue would) was released.
+    expect([...inputs, side].map((f) => f.lease!.refs)).toEqual([0, 0, 0, 0]);
+    // Each output went back to the node's pool once released, and the next frame reused it.
+    expect(new Set(sent.map((f) => f.data)).size).toBe(1);
   });
 
   it('when the primary input ends, the next input drives the output', async () => {

@@ -1,4 +1,5 @@
 import { assertNever, familyIndex } from '@patchbay/protocol';
+import { FramePool, releasePacket } from '../../../frame-pool';
 import type { WorkerSpawner } from '../../../host';
 import { defineNode } from '../../../node-api';
 import type { EngineServices, NodeInstance, RunContext, ViewDataCause } from '../../../node-api';
@@ -78,7 +79,9 @@ function threadsService(services: EngineServices): WorkerSpawner | undefined {
 class CompositorInstance implements NodeInstance<CompositorParams> {
   /** Connected input pins, with whether their stream has ended. */
   private readonly inputs = new Map<string, { closed: boolean }>();
+  /** Each input's latest frame, whose pixels the kernel reads; released when replaced. */
   private readonly latest = new Map<string, VideoPacket>();
+  private readonly outputPool = new FramePool();
   private layers: ResolvedLayer[] = [];
   /** JSON of the last published view, to publish only changes. */
   private published: string | undefined;
@@ -114,8 +117,8 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
             break;
           case 'pin_removed':
             this.inputs.delete(event.pin);
-            this.latest.delete(event.pin);
             this.kernel.deleteSource(event.pin);
+            this.releaseLatest(event.pin);
             this.relayout(ctx, 'layout');
             break;
           case 'pin_closed': {
@@ -132,6 +135,7 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
             }
             if ((packet.format ?? 'rgba') !== 'rgba') {
               this.refuseFormat(ctx, pin, packet.format ?? 'rgba');
+              releasePacket(packet);
               break;
             }
             await this.onFrame(ctx, pin, packet);
@@ -148,6 +152,15 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
 
   dispose(): void {
     this.kernel.dispose();
+    for (const pin of [...this.latest.keys()]) this.releaseLatest(pin);
+    this.outputPool.clear();
+  }
+
+  /** The kernel no longer reads this pin's frame: its buffer can go back to its producer. */
+  private releaseLatest(pin: string): void {
+    const frame = this.latest.get(pin);
+    this.latest.delete(pin);
+    if (frame) releasePacket(frame);
   }
 
   private async onFrame(
@@ -159,6 +172,8 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
     const prev = this.latest.get(pin);
     this.latest.set(pin, frame);
     this.kernel.setSource(pin, frame.width, frame.height, frame.data);
+    // The kernel has let go of the previous frame of this pin.
+    if (prev) releasePacket(prev);
     if (!this.inputs.has(pin)) {
       // A packet before its pin_added (or after a reconnect) still makes the pin a layer.
       this.inputs.set(pin, { closed: false });
@@ -188,8 +203,11 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
       output = this.kernel.outputI420();
       this.convertMsTotal += ctx.clock.now() - t1;
     }
-    // The kernel reuses its output buffers; packets are immutable once sent, so each gets a copy.
-    const data = output.slice();
+    // The kernel reuses its output buffers; packets are immutable once sent, so each gets a copy,
+    // in a pooled buffer that comes back once the consumers release it (an encoder does).
+    const lease = this.outputPool.acquire(output.byteLength);
+    const data = lease.data;
+    data.set(output);
     this.compositeMsTotal += ctx.clock.now() - t0;
     this.framesOut++;
     const degradedReason = this.kernel.degradedReason;
@@ -213,7 +231,16 @@ class CompositorInstance implements NodeInstance<CompositorParams> {
       kernel_threads: this.kernel.threads,
       ignored_packets: this.ignored,
     });
-    await ctx.send('out', { type: 'video', width, height, format, data, ptsUs: frame.ptsUs });
+    await ctx.send('out', {
+      type: 'video',
+      width,
+      height,
+      format,
+      data,
+      ptsUs: frame.ptsUs,
+      lease,
+    });
+    lease.release();
   }
 
   /** Frames in another pixel format than RGBA are not drawn; the node says so once per pin. */
