@@ -4,15 +4,24 @@
  * update stored before it is broadcast). Measures edit → every-other-client latency, then RSS
  * per open room (100 more rooms, one client and a small pipeline each).
  *
- * The server is apps/server's `serve-rooms.ts`, started by path (a benchmark does not import an
- * app). Clients and the clock live in this process, so latency is one clock's difference.
+ * One file, two roles: the default run drives the benchmark; `--load URL INDEX` is a load
+ * process holding its share of the clients (clients are spread over LOAD_PROCESSES processes so
+ * that decoding 40,000 deliveries/s is not one thread's queue). The server is apps/server's
+ * `serve-rooms.ts`, started by path (a benchmark does not import an app).
+ *
+ * Clock: `process.hrtime` is CLOCK_MONOTONIC on Linux, one clock for every process on the
+ * machine, so a writer's send time and a receiver's arrival time in another process compare
+ * directly (wall-clock time would not: it can be stepped or slewed). Each load process keeps its
+ * writers' send times and its receivers' (writer, seq, arrival) records; at the end the driver
+ * hands every process all send times and each returns its latencies. A busy room merges a
+ * writer's consecutive edits into one delivery; an edit reaches a client when it or a later edit
+ * of the same writer does, so every edit counts once per receiving client.
  */
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
@@ -21,20 +30,202 @@ import * as Y from 'yjs';
 // Overridable for a quick look (YJS_FANOUT_CLIENTS=20 …); the figures of record use the defaults.
 const CLIENTS = Number(process.env.YJS_FANOUT_CLIENTS ?? 200);
 const WRITERS = Number(process.env.YJS_FANOUT_WRITERS ?? 20);
+const LOAD_PROCESSES = Number(process.env.YJS_FANOUT_LOAD_PROCESSES ?? 4);
 const EDITS_PER_WRITER_PER_S = 10;
 const DURATION_MS = Number(process.env.YJS_FANOUT_SECONDS ?? 20) * 1000;
 const ROOMS_FOR_RSS = 100;
 const SESSION = 'fanout';
+/** Receiver records encode (writer, seq) as writer * SEQ_SPAN + seq. */
+const SEQ_SPAN = 1_000_000;
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const self = fileURLToPath(import.meta.url);
 const serverScript = join(repo, 'apps/server/src/yjs/testing/serve-rooms.ts');
 
-interface Stats {
+/** Milliseconds on CLOCK_MONOTONIC, comparable across processes on this machine. */
+const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
+const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface ServerStats {
   rss: number;
   heapUsed: number;
   cpuMs: number;
   rooms: number;
   connections: number;
+  /** Event-loop delay since the previous stats call, ms. */
+  loop: { p50: number; p99: number; max: number };
+  /** Storage call durations since the previous stats call, ms, by op. */
+  storage: Record<string, { count: number; p50: number; p99: number; max: number }>;
+}
+
+type LoadMessage =
+  | { type: 'synced' }
+  | { type: 'has_mix' }
+  | { type: 'sent'; sends: [number, number[]][] }
+  | {
+      type: 'result';
+      latencies: Float64Array;
+      unmatched: number;
+      cpuMs: number;
+      edits: number;
+    };
+
+type DriverMessage =
+  | { type: 'create_mix' }
+  | { type: 'wait_mix' }
+  | { type: 'start'; atMs: number; writers: number[] }
+  | { type: 'stop' }
+  | { type: 'latencies'; sends: [number, number[]][] }
+  | { type: 'close' };
+
+function connect(url: string, session: string): Promise<WebsocketProvider> {
+  const provider = new WebsocketProvider(url, session, new Y.Doc(), {
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+    params: { token: 'alice' },
+    disableBc: true,
+  });
+  return new Promise((res) => {
+    if (provider.synced) res(provider);
+    else provider.once('sync', () => res(provider));
+  });
+}
+
+function next<T extends { type: string }>(child: ChildProcess, type: T['type']): Promise<T> {
+  return new Promise((res, rej) => {
+    const onMessage = (m: T) => {
+      if (m.type !== type) return;
+      child.off('message', onMessage);
+      res(m);
+    };
+    child.on('message', onMessage);
+    child.once('exit', (code) => rej(new Error(`child exited with ${code} awaiting ${type}`)));
+  });
+}
+
+/** A load process: `count` clients, of which `writers` (indices into all writers) edit. */
+async function runLoad(url: string, count: number): Promise<void> {
+  // Each stock provider adds a process 'exit' listener.
+  process.setMaxListeners(0);
+  const send = (m: LoadMessage) => process.send?.(m);
+  const clients: WebsocketProvider[] = [];
+  while (clients.length < count) {
+    const batch = Math.min(10, count - clients.length);
+    clients.push(
+      ...(await Promise.all(Array.from({ length: batch }, () => connect(url, SESSION)))),
+    );
+  }
+  // Growing arrays of (writer * SEQ_SPAN + seq) and arrival time.
+  let codes = new Float64Array(1 << 16);
+  let arrivals = new Float64Array(1 << 16);
+  let records = 0;
+  const record = (code: number, at: number) => {
+    if (records === codes.length) {
+      const c = new Float64Array(codes.length * 2);
+      c.set(codes);
+      codes = c;
+      const a = new Float64Array(arrivals.length * 2);
+      a.set(arrivals);
+      arrivals = a;
+    }
+    codes[records] = code;
+    arrivals[records++] = at;
+  };
+  const observeMix = (client: WebsocketProvider) => {
+    const params = client.doc.getMap('nodes').get('mix') as Y.Map<number>;
+    const lastSeen = new Map<string, number>();
+    params.observe((event) => {
+      if (event.transaction.local) return;
+      const now = monoMs();
+      for (const key of event.keysChanged) {
+        const seq = params.get(key) ?? 0;
+        const writer = Number(key.slice(1));
+        for (let s = (lastSeen.get(key) ?? 0) + 1; s <= seq; s++)
+          record(writer * SEQ_SPAN + s, now);
+        lastSeen.set(key, Math.max(seq, lastSeen.get(key) ?? 0));
+      }
+    });
+  };
+  const hasMix = (c: WebsocketProvider) => c.doc.getMap('nodes').has('mix');
+  const sends = new Map<number, number[]>();
+  const timers: NodeJS.Timeout[] = [];
+  let cpuBefore = process.cpuUsage();
+  let edits = 0;
+  let stopped = false;
+  send({ type: 'synced' });
+
+  process.on('message', (m: DriverMessage) => {
+    switch (m.type) {
+      case 'create_mix':
+        (clients[0] as WebsocketProvider).doc.getMap('nodes').set('mix', new Y.Map<unknown>());
+        return;
+      case 'wait_mix':
+        void (async () => {
+          while (!clients.every(hasMix)) await sleep(10);
+          for (const c of clients) observeMix(c);
+          send({ type: 'has_mix' });
+        })();
+        return;
+      case 'start': {
+        cpuBefore = process.cpuUsage();
+        const period = 1000 / EDITS_PER_WRITER_PER_S;
+        m.writers.forEach((writer, i) => {
+          const client = clients[i] as WebsocketProvider;
+          const params = client.doc.getMap('nodes').get('mix') as Y.Map<number>;
+          const times: number[] = [0];
+          sends.set(writer, times);
+          let seq = 0;
+          const edit = () => {
+            if (stopped) return;
+            seq++;
+            times[seq] = monoMs();
+            params.set(`w${writer}`, seq);
+            edits++;
+          };
+          // Staggered over the period so the room's 200 edits/s spread evenly.
+          const firstAt = m.atMs + (writer * period) / WRITERS;
+          setTimeout(
+            () => {
+              edit();
+              timers.push(setInterval(edit, period));
+            },
+            Math.max(0, firstAt - monoMs()),
+          );
+        });
+        return;
+      }
+      case 'stop':
+        stopped = true;
+        for (const t of timers) clearInterval(t);
+        send({ type: 'sent', sends: [...sends] });
+        return;
+      case 'latencies': {
+        const cpu = process.cpuUsage(cpuBefore);
+        const sentAt = new Map(m.sends);
+        const latencies = new Float64Array(records);
+        let n = 0;
+        let unmatched = 0;
+        for (let i = 0; i < records; i++) {
+          const code = codes[i] as number;
+          const t = sentAt.get(Math.floor(code / SEQ_SPAN))?.[code % SEQ_SPAN];
+          if (t === undefined) unmatched++;
+          else latencies[n++] = (arrivals[i] as number) - t;
+        }
+        send({
+          type: 'result',
+          latencies: latencies.slice(0, n),
+          unmatched,
+          cpuMs: (cpu.user + cpu.system) / 1000,
+          edits,
+        });
+        return;
+      }
+      case 'close':
+        for (const c of clients) c.destroy();
+        setTimeout(() => process.exit(0), 200);
+        return;
+    }
+  });
 }
 
 async function startServer(dataDir: string, sessions: string[]) {
@@ -63,156 +254,154 @@ async function startServer(dataDir: string, sessions: string[]) {
     child.once('exit', (code) => rej(new Error(`room server exited with ${code}`)));
   });
   const stats = () =>
-    new Promise<Stats>((res) => {
-      child.once('message', (m) => res(m as Stats));
+    new Promise<ServerStats>((res) => {
+      child.once('message', (m) => res(m as ServerStats));
       child.send('stats');
     });
   return { child, url: `ws://127.0.0.1:${port}/yjs`, stats };
-}
-
-function connect(url: string, session: string): Promise<WebsocketProvider> {
-  const provider = new WebsocketProvider(url, session, new Y.Doc(), {
-    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
-    params: { token: 'alice' },
-    disableBc: true,
-  });
-  return new Promise((res) => {
-    if (provider.synced) res(provider);
-    else provider.once('sync', () => res(provider));
-  });
 }
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return Number.NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
 }
-const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-// Each stock provider adds a process 'exit' listener.
-process.setMaxListeners(0);
-const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-fanout-'));
-const roomSessions = Array.from({ length: ROOMS_FOR_RSS }, (_, i) => `room-${i}`);
-const server = await startServer(dataDir, [SESSION, ...roomSessions]);
+async function drive(): Promise<void> {
+  process.setMaxListeners(0);
+  const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-fanout-'));
+  const roomSessions = Array.from({ length: ROOMS_FOR_RSS }, (_, i) => `room-${i}`);
+  const server = await startServer(dataDir, [SESSION, ...roomSessions]);
 
-// Connect in small batches, as a studio fills up.
-const clients: WebsocketProvider[] = [];
-while (clients.length < CLIENTS) {
-  const batch = Math.min(20, CLIENTS - clients.length);
-  clients.push(
-    ...(await Promise.all(Array.from({ length: batch }, () => connect(server.url, SESSION)))),
+  // Clients and writers dealt round-robin over the load processes.
+  const shares = Array.from({ length: LOAD_PROCESSES }, (_, i) => ({
+    clients: Math.floor(CLIENTS / LOAD_PROCESSES) + (i < CLIENTS % LOAD_PROCESSES ? 1 : 0),
+    writers: Array.from({ length: WRITERS }, (_, w) => w).filter((w) => w % LOAD_PROCESSES === i),
+  }));
+  const loads = shares.map((_, i) =>
+    fork(self, ['--load', server.url, String(shares[i]?.clients)], {
+      cwd: repo,
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'advanced',
+    }),
   );
-}
-const first = clients[0] as WebsocketProvider;
-first.doc.getMap('nodes').set('mix', new Y.Map<unknown>());
-while (clients.some((c) => !c.doc.getMap('nodes').has('mix'))) await sleep(10);
+  const tell = (l: ChildProcess, m: DriverMessage) => l.send(m);
+  await Promise.all(loads.map((l) => next(l, 'synced')));
+  tell(loads[0] as ChildProcess, { type: 'create_mix' });
+  await Promise.all(
+    loads.map((l) => {
+      const p = next(l, 'has_mix');
+      tell(l, { type: 'wait_mix' });
+      return p;
+    }),
+  );
+  await sleep(1000);
 
-// Edit `w<writer>` = sequence number; the send time of each is kept here by key.
-const sentAt = new Map<string, number>();
-const expectedEdits = Math.round((WRITERS * EDITS_PER_WRITER_PER_S * DURATION_MS) / 1000);
-const latencies = new Float64Array(expectedEdits * (CLIENTS - 1) + CLIENTS * 100);
-let samples = 0;
-for (const client of clients) {
-  const params = client.doc.getMap('nodes').get('mix') as Y.Map<number>;
-  // A busy room merges a writer's consecutive edits; an edit reaches a client when it or a
-  // later one of the same writer does.
-  const lastSeen = new Map<string, number>();
-  params.observe((event) => {
-    if (event.transaction.local) return;
-    const now = performance.now();
-    for (const key of event.keysChanged) {
-      const seq = params.get(key) ?? 0;
-      for (let s = (lastSeen.get(key) ?? 0) + 1; s <= seq; s++) {
-        const t = sentAt.get(`${key}:${s}`);
-        if (t !== undefined && samples < latencies.length) latencies[samples++] = now - t;
+  await server.stats(); // resets the server's loop-delay and storage histograms
+  const serverBefore = await server.stats();
+  const startMs = monoMs();
+  const atMs = startMs + 200;
+  loads.forEach((l, i) => tell(l, { type: 'start', atMs, writers: shares[i]?.writers ?? [] }));
+  await sleep(atMs - monoMs() + DURATION_MS);
+  const sentReplies = loads.map((l) => next<Extract<LoadMessage, { type: 'sent' }>>(l, 'sent'));
+  for (const l of loads) tell(l, { type: 'stop' });
+  const sends = (await Promise.all(sentReplies)).flatMap((r) => r.sends);
+  await sleep(2000); // the last edits land
+  const fanoutStats = await server.stats();
+  const elapsedMs = monoMs() - startMs;
+  const results = await Promise.all(
+    loads.map((l) => {
+      const p = next<Extract<LoadMessage, { type: 'result' }>>(l, 'result');
+      tell(l, { type: 'latencies', sends });
+      return p;
+    }),
+  );
+  for (const l of loads) tell(l, { type: 'close' });
+  await Promise.all(loads.map((l) => new Promise((r) => l.once('exit', r))));
+  await sleep(500);
+
+  const samples = results.reduce((n, r) => n + r.latencies.length, 0);
+  const sorted = new Float64Array(samples);
+  let at = 0;
+  for (const r of results) {
+    sorted.set(r.latencies, at);
+    at += r.latencies.length;
+  }
+  sorted.sort();
+  const edits = results.reduce((n, r) => n + r.edits, 0);
+  const loadCpuMs = results.map((r) => r.cpuMs);
+  const serverCpuMs = fanoutStats.cpuMs - serverBefore.cpuMs;
+
+  // RSS per open room: 100 more rooms, each with one client and a 20-node pipeline.
+  const base = await server.stats();
+  const roomClients = await Promise.all(roomSessions.map((s) => connect(server.url, s)));
+  for (const c of roomClients) {
+    const nodes = c.doc.getMap('nodes');
+    c.doc.transact(() => {
+      for (let n = 0; n < 20; n++) {
+        const p = new Y.Map<unknown>();
+        nodes.set(`node${n}`, p);
+        for (let k = 0; k < 8; k++) p.set(`param${k}`, k);
       }
-      lastSeen.set(key, Math.max(seq, lastSeen.get(key) ?? 0));
-    }
-  });
-}
+    });
+  }
+  await sleep(1000);
+  const withRooms = await server.stats();
+  for (const c of roomClients) c.destroy();
 
-let edits = 0;
-const timers: NodeJS.Timeout[] = [];
-const serverBefore = await server.stats();
-const loadCpuBefore = process.cpuUsage();
-const start = performance.now();
-for (let w = 0; w < WRITERS; w++) {
-  const writer = clients[w] as WebsocketProvider;
-  const params = writer.doc.getMap('nodes').get('mix') as Y.Map<number>;
-  let seq = 0;
-  // Staggered so the 200 edits/s spread over each second.
-  await sleep(1000 / EDITS_PER_WRITER_PER_S / WRITERS);
-  timers.push(
-    setInterval(() => {
-      if (performance.now() - start > DURATION_MS) return;
-      seq++;
-      sentAt.set(`w${w}:${seq}`, performance.now());
-      params.set(`w${w}`, seq);
-      edits++;
-    }, 1000 / EDITS_PER_WRITER_PER_S),
+  server.child.kill('SIGTERM');
+  await new Promise((r) => server.child.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+
+  const storage = Object.fromEntries(
+    Object.entries(fanoutStats.storage).map(([op, s]) => [
+      op,
+      { count: s.count, p50_ms: round(s.p50, 3), p99_ms: round(s.p99, 3), max_ms: round(s.max, 1) },
+    ]),
   );
+  console.log(
+    JSON.stringify({
+      bench: 'yjs-fanout',
+      clients: CLIENTS,
+      writers: WRITERS,
+      load_processes: LOAD_PROCESSES,
+      edits_per_writer_per_s: EDITS_PER_WRITER_PER_S,
+      duration_s: DURATION_MS / 1000,
+      edits,
+      deliveries: samples,
+      expected_deliveries: edits * (CLIENTS - 1),
+      unmatched: results.reduce((n, r) => n + r.unmatched, 0),
+      latency_p50_ms: round(percentile(sorted, 50)),
+      latency_p90_ms: round(percentile(sorted, 90)),
+      latency_p99_ms: round(percentile(sorted, 99)),
+      latency_max_ms: round(sorted.at(-1) ?? Number.NaN),
+      // Negative would mean the clocks disagree; CLOCK_MONOTONIC is shared, so it is > 0.
+      latency_min_ms: round(sorted[0] ?? Number.NaN, 3),
+      target_p99_ms: 10,
+      server_rss_mb_during_fanout: round(fanoutStats.rss / 2 ** 20, 1),
+      // Shares of one core (the machine has 2).
+      server_cpu_pct: round((serverCpuMs / elapsedMs) * 100, 0),
+      load_cpu_pct: loadCpuMs.map((ms) => round((ms / elapsedMs) * 100, 0)),
+      // CPU per delivered edit: what the latency would cost on an idle machine.
+      server_cpu_us_per_delivery: round((serverCpuMs * 1000) / samples, 1),
+      load_cpu_us_per_delivery: round((loadCpuMs.reduce((a, b) => a + b, 0) * 1000) / samples, 1),
+      server_loop_delay_ms: {
+        p50: round(fanoutStats.loop.p50),
+        p99: round(fanoutStats.loop.p99),
+        max: round(fanoutStats.loop.max),
+      },
+      server_storage: storage,
+      // Other work on the machine skews latency; this says how much there was.
+      loadavg_1m: round(loadavg()[0] ?? Number.NaN, 1),
+      rooms_measured: withRooms.rooms - base.rooms,
+      rss_per_room_mb: round((withRooms.rss - base.rss) / 2 ** 20 / ROOMS_FOR_RSS, 3),
+      heap_per_room_kb: round((withRooms.heapUsed - base.heapUsed) / 1024 / ROOMS_FOR_RSS, 1),
+      node: process.version,
+    }),
+  );
+  process.exit(0);
 }
-while (performance.now() - start < DURATION_MS) await sleep(100);
-for (const t of timers) clearInterval(t);
-await sleep(2000); // the last edits land
-const sorted = latencies.slice(0, samples).sort();
-const fanoutStats = await server.stats();
-const elapsedMs = performance.now() - start;
-const loadCpu = process.cpuUsage(loadCpuBefore);
-for (const c of clients) c.destroy();
-await sleep(500);
 
-// RSS per open room: 100 more rooms, each with one client and a 20-node pipeline.
-const base = await server.stats();
-const roomClients = await Promise.all(roomSessions.map((s) => connect(server.url, s)));
-for (const c of roomClients) {
-  const nodes = c.doc.getMap('nodes');
-  c.doc.transact(() => {
-    for (let n = 0; n < 20; n++) {
-      const p = new Y.Map<unknown>();
-      nodes.set(`node${n}`, p);
-      for (let k = 0; k < 8; k++) p.set(`param${k}`, k);
-    }
-  });
-}
-await sleep(1000);
-const withRooms = await server.stats();
-for (const c of roomClients) c.destroy();
-
-server.child.kill('SIGTERM');
-await new Promise((r) => server.child.once('exit', r));
-rmSync(dataDir, { recursive: true, force: true });
-
-console.log(
-  JSON.stringify({
-    bench: 'yjs-fanout',
-    clients: CLIENTS,
-    writers: WRITERS,
-    edits_per_writer_per_s: EDITS_PER_WRITER_PER_S,
-    duration_s: DURATION_MS / 1000,
-    edits,
-    deliveries: samples,
-    expected_deliveries: edits * (CLIENTS - 1),
-    latency_p50_ms: round(percentile(sorted, 50)),
-    latency_p99_ms: round(percentile(sorted, 99)),
-    latency_max_ms: round(sorted.at(-1) ?? Number.NaN),
-    target_p99_ms: 10,
-    server_rss_mb_during_fanout: round(fanoutStats.rss / 2 ** 20, 1),
-    // Share of one core; the load process holds all 200 clients, so it is the busier one.
-    server_cpu_pct: round(((fanoutStats.cpuMs - serverBefore.cpuMs) / elapsedMs) * 100, 0),
-    load_cpu_pct: round(((loadCpu.user + loadCpu.system) / 1000 / elapsedMs) * 100, 0),
-    // CPU per delivered edit: what the latency would cost on an idle machine.
-    server_cpu_us_per_delivery: round(
-      ((fanoutStats.cpuMs - serverBefore.cpuMs) * 1000) / samples,
-      1,
-    ),
-    load_cpu_us_per_delivery: round((loadCpu.user + loadCpu.system) / samples, 1),
-    // Other work on the machine skews latency; this says how much there was.
-    loadavg_1m: round(loadavg()[0] ?? Number.NaN, 1),
-    rooms_measured: withRooms.rooms - base.rooms,
-    rss_per_room_mb: round((withRooms.rss - base.rss) / 2 ** 20 / ROOMS_FOR_RSS, 3),
-    heap_per_room_kb: round((withRooms.heapUsed - base.heapUsed) / 1024 / ROOMS_FOR_RSS, 1),
-    node: process.version,
-  }),
-);
-process.exit(0);
+const [role, ...rest] = process.argv.slice(2);
+if (role === '--load') await runLoad(rest[0] as string, Number(rest[1]));
+else await drive();

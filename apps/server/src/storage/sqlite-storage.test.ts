@@ -6,11 +6,19 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { silentLogger } from '@patchbay/engine';
 import { recordingMetrics } from '../yjs/testing/recording-metrics';
-import { SQLITE_FILE_NAME, STORAGE_LATENCY_METRIC, openSqliteStorage } from './sqlite-storage';
+import {
+  SQLITE_FILE_NAME,
+  STORAGE_LATENCY_METRIC,
+  SqliteStorage,
+  openSqliteStorage,
+} from './sqlite-storage';
 import type { Storage } from './storage';
 import { describeStorageContract, replay } from './storage-contract';
 
-function openIn(dataDir: string, extra: { compactEvery?: number } = {}): Storage {
+function openIn(
+  dataDir: string,
+  extra: { compactEvery?: number; maintenanceThread?: boolean } = {},
+): Storage {
   const r = openSqliteStorage({
     dataDir,
     logger: silentLogger,
@@ -79,23 +87,113 @@ describe('SQLite storage', () => {
     db.close();
   });
 
-  it('compacts automatically once a session has accumulated compactEvery updates', async () => {
+  /** Polls until a snapshot exists and fewer than `below` updates follow it. */
+  async function compacted(s: Storage, below: number) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const loaded = await s.loadUpdates('a');
+      if (!loaded.ok) throw new Error(loaded.error.message);
+      if (loaded.value.snapshot !== null && loaded.value.updates.length < below) {
+        return loaded.value;
+      }
+      if (Date.now() > deadline) throw new Error('timed out waiting for compaction');
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  for (const maintenanceThread of [true, false]) {
+    it(`compacts automatically once a session has accumulated compactEvery updates (${maintenanceThread ? 'replayed on the maintenance thread' : 'on its own connection'})`, async () => {
+      const dir = tempDir();
+      const s = openIn(dir, { compactEvery: 20, maintenanceThread });
+      await s.createSession({ id: 'a', name: 'A' });
+      const updates = paramUpdates(45);
+      for (const u of updates) await s.appendUpdate('a', u);
+      // Compaction runs off the append path, after the appends resolved.
+      const doc = replay(await compacted(s, 20));
+      expect(doc.getMap('nodes').toJSON()).toEqual({ osc: { frequency_hz: 144 } });
+      await s.close();
+      const reopened = openIn(dir);
+      const again = await reopened.loadUpdates('a');
+      expect(again.ok && replay(again.value).getMap('nodes').toJSON()).toEqual({
+        osc: { frequency_hz: 144 },
+      });
+      await reopened.close();
+    });
+  }
+
+  it('checkpoints the WAL on the maintenance thread: another connection finds every frame already copied', async () => {
     const dir = tempDir();
-    const s = openIn(dir, { compactEvery: 20 });
+    const metrics = recordingMetrics();
+    const r = openSqliteStorage({ dataDir: dir, logger: silentLogger, metrics });
+    if (!r.ok) throw new Error(r.error.message);
+    const s = r.value;
     await s.createSession({ id: 'a', name: 'A' });
-    const updates = paramUpdates(45);
-    for (const u of updates) await s.appendUpdate('a', u);
-    // Compaction runs off the append path, one turn later.
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
-    const loaded = await s.loadUpdates('a');
-    expect(loaded.ok).toBe(true);
-    if (!loaded.ok) return;
-    expect(loaded.value.snapshot).not.toBeNull();
-    expect(loaded.value.updates.length).toBeLessThan(20);
-    const doc = replay(loaded.value);
-    expect(doc.getMap('nodes').toJSON()).toEqual({ osc: { frequency_hz: 144 } });
+    await Promise.all(paramUpdates(300).map((u) => s.appendUpdate('a', u)));
+    const checkpoints = () =>
+      metrics.observations.filter(
+        (o) => o.name === STORAGE_LATENCY_METRIC && o.labels.op === 'checkpoint_passive',
+      ).length;
+    const deadline = Date.now() + 10_000;
+    while (checkpoints() === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(checkpoints()).toBeGreaterThan(0);
+    // Another connection finds every WAL frame already copied into the database.
+    const other = new Database(join(dir, SQLITE_FILE_NAME));
+    const row = other.prepare('PRAGMA wal_checkpoint(PASSIVE)').get([]) as {
+      log: number;
+      checkpointed: number;
+    };
+    other.close();
+    expect(row.log).toBeGreaterThan(0);
+    expect(row.checkpointed).toBe(row.log);
     await s.close();
+  });
+
+  it('a crashed maintenance thread is logged with storage_failed and loses nothing: appends, loads and compaction go on', async () => {
+    const dir = tempDir();
+    const logged: { code?: unknown; msg: string }[] = [];
+    const logger = {
+      ...silentLogger,
+      error: (data: { code?: unknown }, msg: string) => logged.push({ ...data, msg }),
+      child: () => logger,
+    };
+    const r = openSqliteStorage({
+      dataDir: dir,
+      logger,
+      metrics: recordingMetrics(),
+      compactEvery: 20,
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    const s = r.value;
+    if (!(s instanceof SqliteStorage)) throw new Error('expected the SQLite storage');
+    await s.createSession({ id: 'a', name: 'A' });
+    const updates = paramUpdates(60);
+    for (const u of updates.slice(0, 10)) expect((await s.appendUpdate('a', u)).ok).toBe(true);
+    const thread = s.maintenance;
+    expect(thread?.running).toBe(true);
+    thread?.crashForTest();
+    const deadline = Date.now() + 10_000;
+    while (s.maintenance !== null && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    expect(s.maintenance).toBeNull();
+    expect(logged).toContainEqual(
+      expect.objectContaining({
+        code: 'storage_failed',
+        msg: 'storage maintenance thread stopped',
+      }),
+    );
+    for (const u of updates.slice(10)) expect((await s.appendUpdate('a', u)).ok).toBe(true);
+    // Compaction falls back to the storage's own connection.
+    const doc = replay(await compacted(s, 20));
+    expect(doc.getMap('nodes').toJSON()).toEqual({ osc: { frequency_hz: 159 } });
+    await s.close();
+    const reopened = openIn(dir);
+    const again = await reopened.loadUpdates('a');
+    expect(again.ok && replay(again.value).getMap('nodes').toJSON()).toEqual({
+      osc: { frequency_hz: 159 },
+    });
+    await reopened.close();
   });
 
   it('a snapshot of many overwrites of one param is the size of the document, not its history', async () => {

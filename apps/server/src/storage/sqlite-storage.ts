@@ -19,6 +19,7 @@ import { ErrorCode, err, ok, problem } from '@patchbay/protocol';
 import type { Problem, Result } from '@patchbay/protocol';
 import type { Logger } from '@patchbay/engine';
 import type { ServerMetrics } from '../host/server-context';
+import { SQLITE_BUSY_TIMEOUT_MS, SqliteMaintenance } from './sqlite-maintenance';
 import { checkSessionId, checkSessionName, checkUpdate } from './storage';
 import type { CompactionReport, SessionRecord, Storage, StoredDocument } from './storage';
 
@@ -62,7 +63,15 @@ export interface SqliteStorageOptions {
   readonly compactEvery?: number;
   /** Wall clock for created_at / updated_at. Default Date.now. */
   readonly now?: () => number;
+  /**
+   * Checkpoints and compaction replays on a maintenance thread (default true). With false they
+   * run on this connection, on the caller's thread: SQLite's own automatic checkpoints.
+   */
+  readonly maintenanceThread?: boolean;
 }
+
+/** SQLite's default automatic checkpoint threshold (pages), used when there is no thread. */
+const DEFAULT_WAL_AUTOCHECKPOINT = 1000;
 
 interface SessionRow {
   id: string;
@@ -105,14 +114,19 @@ export function openSqliteStorage(options: SqliteStorageOptions): Result<Storage
     }
     db.exec(SCHEMA);
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    // A RESTART checkpoint on the maintenance thread holds the write lock for a moment.
+    db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    // Checkpoints belong to the maintenance thread; never inside a commit on this loop.
+    if (options.maintenanceThread !== false) db.pragma('wal_autocheckpoint = 0');
   } catch (cause) {
     db.close();
     return failed(options.logger, cause, `cannot prepare ${path}`, { op: 'open' });
   }
-  return ok(new SqliteStorage(db, options));
+  return ok(new SqliteStorage(db, path, options));
 }
 
-class SqliteStorage implements Storage {
+/** The embedded Storage; `maintenance` is exposed for tests of its fallback. */
+export class SqliteStorage implements Storage {
   private readonly log: Logger;
   private readonly metrics: ServerMetrics;
   private readonly now: () => number;
@@ -126,15 +140,27 @@ class SqliteStorage implements Storage {
   private readonly sinceSnapshot = new Map<string, number>();
   private readonly compactionScheduled = new Set<string>();
   private readonly stmt;
+  /** The maintenance thread; null when disabled or once it stopped. */
+  maintenance: SqliteMaintenance | null = null;
 
   constructor(
     private readonly db: Database.Database,
+    path: string,
     options: SqliteStorageOptions,
   ) {
     this.log = options.logger.child({ mod: 'storage' });
     this.metrics = options.metrics;
     this.now = options.now ?? Date.now;
     this.compactEvery = options.compactEvery ?? COMPACT_EVERY_UPDATES;
+    if (options.maintenanceThread !== false) {
+      this.maintenance = new SqliteMaintenance({
+        path,
+        log: this.log,
+        metrics: this.metrics,
+        latencyMetric: STORAGE_LATENCY_METRIC,
+        onStopped: () => this.maintenanceStopped(),
+      });
+    }
     this.stmt = {
       insertSession: db.prepare(
         'INSERT INTO sessions (id, name, created_at, updated_at) VALUES (?, ?, ?, ?)',
@@ -266,7 +292,55 @@ class SqliteStorage implements Storage {
     if (this.closed) return;
     this.flush();
     this.closed = true;
+    // The thread's connection closes first, so this one is the last and checkpoints the WAL.
+    await this.maintenance?.close();
     this.db.close();
+  }
+
+  /** The thread is gone: SQLite checkpoints inside commits again, and compaction runs here. */
+  private maintenanceStopped(): void {
+    this.maintenance = null;
+    if (this.closed) return;
+    try {
+      this.db.pragma(`wal_autocheckpoint = ${DEFAULT_WAL_AUTOCHECKPOINT}`);
+    } catch (cause) {
+      this.log.error({ err: cause }, 'storage failed');
+    }
+  }
+
+  /**
+   * Automatic compaction with the replay on the maintenance thread; this thread only writes the
+   * snapshot and deletes the covered updates, in one short transaction, and only if nothing
+   * changed the snapshot meanwhile. Without the thread, compacts here.
+   */
+  private async compactInBackground(sessionId: string): Promise<Result<CompactionReport>> {
+    const maintenance = this.maintenance;
+    if (maintenance === null) return this.compact(sessionId);
+    const replayed = await maintenance.compactState(sessionId);
+    if (!replayed.ok) {
+      return this.maintenance === null ? this.compact(sessionId) : replayed;
+    }
+    const { baseSeq, uptoSeq, state, updates } = replayed.value;
+    if (state === null) return ok({ updatesCompacted: 0, snapshotBytes: 0 });
+    return this.run('compact_write', sessionId, () =>
+      this.db
+        .transaction((): Result<CompactionReport> => {
+          if (this.stmt.getSession.get([sessionId]) === undefined) return notFound(sessionId);
+          const snap = this.stmt.getSnapshot.get([sessionId]) as { upto_seq: number } | undefined;
+          // Someone compacted meanwhile (an explicit compact()): theirs stands.
+          if ((snap?.upto_seq ?? -1) !== baseSeq) {
+            return ok({ updatesCompacted: 0, snapshotBytes: 0 });
+          }
+          this.stmt.upsertSnapshot.run([sessionId, uptoSeq, state]);
+          this.stmt.deleteUpdatesUpTo.run([sessionId, uptoSeq]);
+          this.sinceSnapshot.set(
+            sessionId,
+            (this.stmt.countUpdates.get([sessionId]) as { n: number }).n,
+          );
+          return ok({ updatesCompacted: updates, snapshotBytes: state.byteLength });
+        })
+        .immediate(),
+    );
   }
 
   /** One transaction: replay snapshot + updates into a Y.Doc, store its state, drop the updates. */
@@ -316,6 +390,7 @@ class SqliteStorage implements Storage {
       else bySession.set(item.sessionId, [item]);
     }
     let missing: Set<string>;
+    const commitStart = performance.now();
     try {
       missing = this.db
         .transaction(() => {
@@ -343,6 +418,7 @@ class SqliteStorage implements Storage {
       return;
     }
     const end = performance.now();
+    this.metrics.observe(STORAGE_LATENCY_METRIC, { op: 'commit' }, end - commitStart);
     for (const item of batch) {
       this.metrics.observe(STORAGE_LATENCY_METRIC, { op: 'append' }, end - item.startedMs);
       if (missing.has(item.sessionId)) {
@@ -371,10 +447,13 @@ class SqliteStorage implements Storage {
     this.compactionScheduled.add(sessionId);
     // Off the append path: the appends that triggered it have already resolved.
     setImmediate(() => {
-      this.compactionScheduled.delete(sessionId);
-      if (this.closed) return;
-      void this.compact(sessionId).then((r) => {
-        if (!r.ok && r.error.code !== ErrorCode.not_found) {
+      if (this.closed) {
+        this.compactionScheduled.delete(sessionId);
+        return;
+      }
+      void this.compactInBackground(sessionId).then((r) => {
+        this.compactionScheduled.delete(sessionId);
+        if (!r.ok && r.error.code !== ErrorCode.not_found && !this.closed) {
           this.log.warn({ session: sessionId, code: r.error.code }, 'automatic compaction failed');
         }
       });

@@ -18,8 +18,13 @@ function key(name: string, labels: Readonly<Record<string, string>>): string {
   return parts.length === 0 ? name : `${name}{${parts.join(',')}}`;
 }
 
-/** A ServerMetrics for tests; `gauges.get('name')` reads an unlabelled gauge. */
-export function recordingMetrics(): RecordingMetrics {
+/**
+ * A ServerMetrics for tests; `gauges.get('name')` reads an unlabelled gauge. `onObserve` sees
+ * every observation (the kept list is bounded).
+ */
+export function recordingMetrics(
+  onObserve?: (name: string, labels: Readonly<Record<string, string>>, value: number) => void,
+): RecordingMetrics {
   const gauges = new Map<string, number>();
   const counters = new Map<string, number>();
   const observations: RecordingMetrics['observations'] = [];
@@ -35,6 +40,7 @@ export function recordingMetrics(): RecordingMetrics {
       counters.set(k, (counters.get(k) ?? 0) + by);
     },
     observe(name, labels, value) {
+      onObserve?.(name, labels, value);
       // Bounded: a long test must not grow memory through its metrics.
       if (observations.length < 1_000) observations.push({ name, labels, value });
     },

@@ -2,10 +2,14 @@
  * The test room server as its own process (for the SIGKILL durability test and the fan-out
  * benchmark): `node --import tsx serve-rooms.ts --data-dir DIR --session ID [--session ID …]`.
  * Prints one JSON line `{"port": N}` once listening. With an IPC channel it answers the
- * message 'stats' with `{rss, heapUsed, cpuMs, rooms, connections}` (after a gc when the
- * process runs with --expose-gc).
+ * message 'stats' with `{rss, heapUsed, cpuMs, rooms, connections, loop, storage}` (after a gc
+ * when the process runs with --expose-gc): `loop` is the event-loop delay and `storage` the
+ * storage call durations by op (ms percentiles), both since the previous 'stats'.
  */
+import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import type { RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { STORAGE_LATENCY_METRIC } from '../../storage/sqlite-storage';
 import { startTestServer } from './test-server';
 
 const { values } = parseArgs({
@@ -20,13 +24,31 @@ if (dataDir === undefined) {
   process.exit(2);
 }
 
+// Histograms hold integers: microseconds.
+const storageUs = new Map<string, RecordableHistogram>();
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+loopDelay.enable();
+
 const server = await startTestServer({
   dataDir,
   sessions: values.session ?? [],
   // Rooms stay loaded between a test's clients, as in a studio with people coming and going.
   unloadDelayMs: 60_000,
+  onObserve(name, labels, value) {
+    if (name !== STORAGE_LATENCY_METRIC) return;
+    const op = labels.op ?? '?';
+    let h = storageUs.get(op);
+    if (h === undefined) storageUs.set(op, (h = createHistogram()));
+    h.record(Math.max(1, Math.round(value * 1000)));
+  },
 });
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
+
+const ms = (h: { percentile(p: number): number; max: number }, scale: number) => ({
+  p50: h.percentile(50) / scale,
+  p99: h.percentile(99) / scale,
+  max: h.max / scale,
+});
 
 process.on('message', (message) => {
   if (message !== 'stats') return;
@@ -34,11 +56,19 @@ process.on('message', (message) => {
   gc?.();
   const memory = process.memoryUsage();
   const cpu = process.cpuUsage();
+  const storage = Object.fromEntries(
+    [...storageUs].map(([op, h]) => [op, { count: h.count, ...ms(h, 1000) }]),
+  );
+  const loop = ms(loopDelay, 1e6);
+  for (const h of storageUs.values()) h.reset();
+  loopDelay.reset();
   process.send?.({
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     cpuMs: (cpu.user + cpu.system) / 1000,
     ...server.rooms.stats(),
+    loop,
+    storage,
   });
 });
 

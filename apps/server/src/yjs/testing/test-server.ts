@@ -52,6 +52,12 @@ export interface TestServerOptions {
   readonly authenticate?: (c: Context) => Promise<Result<Identity>>;
   /** Replaces the storage lookup for whether a session exists. */
   readonly sessionExists?: (sessionId: string) => Promise<boolean>;
+  /** Sees every metrics observation (e.g. storage latency), for benchmarks. */
+  readonly onObserve?: (
+    name: string,
+    labels: Readonly<Record<string, string>>,
+    value: number,
+  ) => void;
 }
 
 export interface TestServer {
@@ -70,7 +76,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const ownDir = options.dataDir === undefined;
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'patchbay-yjs-'));
   const logger = options.logger ?? silentLogger;
-  const metrics = recordingMetrics();
+  const metrics = recordingMetrics(options.onObserve);
   const opened = openSqliteStorage({ dataDir, logger, metrics });
   if (!opened.ok) throw new Error(opened.error.message);
   const storage = opened.value;
