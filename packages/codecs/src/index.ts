@@ -52,17 +52,19 @@ export { OggOpusWriter, createOggOpusMuxer, OPUS_DEFAULT_PRE_SKIP } from './ogg/
 export type { OggOpusOptions } from './ogg/ogg-opus-muxer';
 export { nodeClock, nodeWorkerSpawner } from './node-host';
 export {
+  vp8EncoderSpec,
+  vp8DecoderSpec,
   vp9EncoderSpec,
   vp9DecoderSpec,
-  Vp9EncoderParamsSchema,
-  Vp9DecoderParamsSchema,
+  VpxEncoderParamsSchema,
+  VpxDecoderParamsSchema,
   VIDEO_CODEC_MAX_IN_FLIGHT,
-} from './vp9/vp9-nodes';
-export type { Vp9EncoderParams, Vp9DecoderParams } from './vp9/vp9-nodes';
-export { createVp9Encoder, createVp9Decoder } from './vp9/vp9-codec';
-export type { Vp9EncoderInit } from './vp9/vp9-codec';
+} from './vpx/vpx-nodes';
+export type { VpxEncoderParams, VpxDecoderParams } from './vpx/vpx-nodes';
+export { createVpxEncoder, createVpxDecoder } from './vpx/vpx-codec';
+export type { VpxCodec, VpxDecoderInit, VpxEncoderInit } from './vpx/vpx-codec';
 export { webmMuxerSpec, WebmMuxerParamsSchema } from './webm/webm-muxer-node';
 export type { WebmMuxerParams } from './webm/webm-muxer-node';
 export { createWebmMuxer } from './webm/webm-muxer';
 export type { WebmMuxerOptions } from './webm/webm-muxer';
-export { vp9KeyframeSize } from './webm/vp9-header';
+export { vp8KeyframeSize, vp9KeyframeSize, vpxKeyframeSize } from './webm/vpx-header';

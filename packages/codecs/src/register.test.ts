@@ -43,8 +43,8 @@ class ScriptedHost extends BaseCodecHost {
   }
 }
 
-/** A source of two packets of the given pin type. */
-function sourceFor(type: PinType) {
+/** A source of two packets of the given pin type (encoded video in `codec`). */
+function sourceFor(type: PinType, codec: string) {
   return defineNode({
     kind: `test::source_${type}`,
     description: `two ${type} packets`,
@@ -53,7 +53,7 @@ function sourceFor(type: PinType) {
     create: () => ({
       async run(ctx) {
         for (let i = 0; i < 2; i++) {
-          const packet: Packet = packetOf(type, i);
+          const packet: Packet = packetOf(type, i, codec);
           await ctx.send('out', packet);
         }
         return 'completed';
@@ -63,7 +63,7 @@ function sourceFor(type: PinType) {
 }
 
 /** Packet `i` of a stream of the given pin type (small; the scripted host never decodes it). */
-function packetOf(type: PinType, i: number): Packet {
+function packetOf(type: PinType, i: number, codec: string): Packet {
   switch (type) {
     case 'raw_audio':
       return {
@@ -91,7 +91,7 @@ function packetOf(type: PinType, i: number): Packet {
     case 'encoded_video':
       return {
         type: 'encoded_video',
-        codec: 'vp9',
+        codec,
         data: Uint8Array.from([0x82, 0x49, 0x83, 0x42]),
         keyframe: i === 0,
         ptsUs: i * 33_333,
@@ -104,12 +104,14 @@ function packetOf(type: PinType, i: number): Packet {
 const CODEC_KINDS = codecKindsRegistry().kinds();
 
 describe('[C5] every codec kind goes through the shared finalize step', () => {
-  it('[C5] registerCodecs adds the Opus and VP9 encoders and decoders and the Ogg and WebM muxers, and every kind it adds is a codec node', () => {
+  it('[C5] registerCodecs adds the Opus, VP8 and VP9 encoders and decoders and the Ogg and WebM muxers, and every kind it adds is a codec node', () => {
     expect(CODEC_KINDS).toEqual([
       'audio::opus::decoder',
       'audio::opus::encoder',
       'containers::ogg::muxer',
       'containers::webm::muxer',
+      'video::vp8::decoder',
+      'video::vp8::encoder',
       'video::vp9::decoder',
       'video::vp9::encoder',
     ]);
@@ -139,7 +141,7 @@ describe('[C5] every codec kind goes through the shared finalize step', () => {
         addCollector(registry);
         const def = registry.get(kind)!;
         const inputType = def.pins(def.params.parse({})).inputs[0]!.type;
-        registry.register(sourceFor(inputType));
+        registry.register(sourceFor(inputType, kind.startsWith('video::vp8') ? 'vp8' : 'vp9'));
         const r = await runOneshot(
           pipeline(
             [
@@ -174,6 +176,8 @@ function codecName(kind: string): string {
     'containers::ogg::muxer': 'ogg-opus-muxer',
     'video::vp9::encoder': 'libvpx-vp9',
     'video::vp9::decoder': 'vp9-decoder',
+    'video::vp8::encoder': 'libvpx-vp8',
+    'video::vp8::decoder': 'vp8-decoder',
     'containers::webm::muxer': 'webm-muxer',
   }[kind]!;
 }

@@ -3,7 +3,7 @@ import { defineCodecNode } from './codec-node';
 import type { CodecNodeOptions } from './codec-node';
 import { oggMuxerSpec } from './ogg/ogg-muxer-node';
 import { opusDecoderSpec, opusEncoderSpec } from './opus/opus-nodes';
-import { vp9DecoderSpec, vp9EncoderSpec } from './vp9/vp9-nodes';
+import { vp8DecoderSpec, vp8EncoderSpec, vp9DecoderSpec, vp9EncoderSpec } from './vpx/vpx-nodes';
 import { webmMuxerSpec } from './webm/webm-muxer-node';
 
 /** Adds every codec node kind of this package to `registry` (each through `defineCodecNode`). */
@@ -17,6 +17,8 @@ export function registerCodecs(
     .register(defineCodecNode(oggMuxerSpec, options))
     .register(defineCodecNode(vp9EncoderSpec, options))
     .register(defineCodecNode(vp9DecoderSpec, options))
+    .register(defineCodecNode(vp8EncoderSpec, options))
+    .register(defineCodecNode(vp8DecoderSpec, options))
     .register(defineCodecNode(webmMuxerSpec, options));
 }
 

@@ -1,4 +1,4 @@
-import type { Packet } from './packets';
+import type { Packet, PacketLease } from './packets';
 
 /**
  * Recycled frame buffers for video producers.
@@ -66,7 +66,7 @@ export class FramePool {
 }
 
 /** One use of a pooled buffer: see FramePool. */
-export class FrameLease {
+export class FrameLease implements PacketLease {
   #refs = 1;
 
   constructor(

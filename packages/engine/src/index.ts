@@ -33,6 +33,7 @@ export type {
   TextPacket,
   JsonPacket,
   BinaryPacket,
+  PacketLease,
 } from './packets';
 export type { Clock, Logger, MetricsSink, ScriptWorker, WorkerSpawner } from './host';
 export { silentLogger, nullMetrics } from './host';

@@ -1,5 +1,3 @@
-import type { FrameLease } from './frame-pool';
-
 /**
  * What flows between pins. Packets are immutable once sent: a fan-out hands the same object to
  * every consumer, so a node that wants to change a buffer copies it first.
@@ -47,7 +45,19 @@ export interface VideoPacket {
    * Set when `data` comes from a producer's FramePool: the engine and consumers that are done
    * with the pixels hand it back through `releasePacket` (see frame-pool.ts). Never serialized.
    */
-  lease?: FrameLease;
+  lease?: PacketLease;
+}
+
+/** A reference-counted hold on a pooled buffer (implemented by frame-pool.ts's FrameLease). */
+export interface PacketLease {
+  /** References still held; 0 once the buffer went back to its pool. */
+  readonly refs: number;
+  /** One more holder, who will call `release`. */
+  retain(): void;
+  /** One holder is done; the last one returns the buffer to its pool. */
+  release(): void;
+  /** Someone keeps the buffer for an unknown time: it is never reused. */
+  keep(): void;
 }
 
 export const VideoFormat = { rgba: 'rgba', i420: 'i420' } as const;

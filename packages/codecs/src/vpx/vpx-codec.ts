@@ -15,18 +15,21 @@ import {
   AV_PICTURE_TYPE_NONE,
   AV_PIX_FMT_RGBA,
   AV_PIX_FMT_YUV420P,
+  FF_DECODER_LIBVPX_VP8,
   FF_DECODER_LIBVPX_VP9,
+  FF_DECODER_VP8,
   FF_DECODER_VP9,
+  FF_ENCODER_LIBVPX_VP8,
   FF_ENCODER_LIBVPX_VP9,
   SWS_POINT,
 } from 'node-av/constants';
-import type { AVPixelFormat } from 'node-av/constants';
+import type { AVPixelFormat, FFDecoderCodec, FFEncoderCodec } from 'node-av/constants';
 import type { CodecFactory, CodecFrame, CodecInstance } from '../codec-host';
 import { CodecError } from '../errors';
 import { I420Converter } from './i420-converter';
 
 /**
- * VP9 through node-av (FFmpeg 8.1's libvpx-vp9 and native vp9 decoder). Encoding and decoding
+ * VP8 and VP9 through node-av (FFmpeg 8.1's libvpx encoders and native decoders). Encoding and decoding
  * use node-av's async calls, which run on the libuv pool: these codecs run in the inline host
  * (C1). The calling thread only copies I420 planes into an AVFrame (~0.1 ms for 720p), or for
  * RGBA input converts it with swscale (~1 ms). Timestamps are microseconds end to end (time
@@ -36,8 +39,28 @@ import { I420Converter } from './i420-converter';
 /** Microsecond time base: packets carry `ptsUs` as is. */
 const US = new Rational(1, 1_000_000);
 
-/** What `createVp9Encoder` takes (the encoder node's params, resolved). */
-export interface Vp9EncoderInit {
+/** The libvpx codecs: VP8 (the most widely decodable, e.g. by every WebRTC stack) and VP9. */
+export type VpxCodec = 'vp8' | 'vp9';
+
+const ENCODERS: Record<VpxCodec, FFEncoderCodec> = {
+  vp8: FF_ENCODER_LIBVPX_VP8,
+  vp9: FF_ENCODER_LIBVPX_VP9,
+};
+/** FFmpeg's own decoders first (frame threads off: no added delay), libvpx's as a fallback. */
+const DECODERS: Record<VpxCodec, readonly FFDecoderCodec[]> = {
+  vp8: [FF_DECODER_VP8, FF_DECODER_LIBVPX_VP8],
+  vp9: [FF_DECODER_VP9, FF_DECODER_LIBVPX_VP9],
+};
+
+/** What `createVpxDecoder` takes. */
+export interface VpxDecoderInit {
+  codec: VpxCodec;
+  threads: number;
+}
+
+/** What `createVpxEncoder` takes (the encoder node's params, resolved). */
+export interface VpxEncoderInit {
+  codec: VpxCodec;
   width: number;
   height: number;
   /** Target bitrate, bits per second. */
@@ -46,7 +69,7 @@ export interface Vp9EncoderInit {
   keyframeInterval: number;
   /** libvpx `cpu-used` for the realtime deadline: 0 (best) … 8 (fastest). */
   speed: number;
-  /** libvpx threads (row-based multithreading is on). */
+  /** libvpx threads (VP9: row-based multithreading is on). */
   threads: number;
   /** Nominal frame rate (rate control only; timestamps come from the packets). */
   fps: number;
@@ -60,18 +83,19 @@ function check(ret: number, what: string): number {
 
 /**
  * I420 frames (`meta.format: 'i420'`, as the encoder node sends them) or RGBA frames of one size
- * → VP9 packets (libvpx realtime, no lookahead, so one packet per frame,
+ * → VP8 or VP9 packets (libvpx realtime, no lookahead, so one packet per frame,
  * in order). `create` opens the encoder and encodes one dummy frame, discarding its packet: libvpx
  * allocates lazily and the first frame alone blocked for 100–460 ms measured here, so that cost is
  * paid at initialization, before the pipeline goes live. Output frames carry `meta.convert_us`
  * and `meta.encode_us` (the node reports them as stats).
  */
-export const createVp9Encoder: CodecFactory = async (rawInit) => {
-  const init = rawInit as Vp9EncoderInit;
+export const createVpxEncoder: CodecFactory = async (rawInit) => {
+  const init = rawInit as VpxEncoderInit;
   const { width, height } = init;
-  const codec = Codec.findEncoderByName(FF_ENCODER_LIBVPX_VP9);
+  const name = ENCODERS[init.codec];
+  const codec = Codec.findEncoderByName(name);
   if (!codec)
-    throw new CodecError('codec_start_failed', 'this FFmpeg build has no libvpx-vp9 encoder');
+    throw new CodecError('codec_start_failed', `this FFmpeg build has no ${name} encoder`);
   const ctx = new CodecContext();
   ctx.allocContext3(codec);
   ctx.width = width;
@@ -85,15 +109,19 @@ export const createVp9Encoder: CodecFactory = async (rawInit) => {
   const options = Dictionary.fromObject({
     deadline: 'realtime',
     'cpu-used': String(init.speed),
-    'row-mt': '1',
     // No lookahead: each frame comes out as soon as it is encoded (latency, and one packet per frame).
     'lag-in-frames': '0',
-    'tile-columns': String(Math.min(2, Math.floor(Math.log2(Math.max(1, init.threads))) + 1)),
+    ...(init.codec === 'vp9'
+      ? {
+          'row-mt': '1',
+          'tile-columns': String(Math.min(2, Math.floor(Math.log2(Math.max(1, init.threads))) + 1)),
+        }
+      : {}),
   });
-  check(await ctx.open2(codec, options), 'opening libvpx-vp9');
+  check(await ctx.open2(codec, options), `opening ${name}`);
 
   // Frames normally arrive already in I420 (the node converts them as they arrive, see
-  // vp9-nodes.ts); RGBA frames are converted here, on the calling thread.
+  // vpx-nodes.ts); RGBA frames are converted here, on the calling thread.
   let converter: I420Converter | undefined;
   const yuv = new Frame();
   yuv.alloc();
@@ -137,14 +165,14 @@ export const createVp9Encoder: CodecFactory = async (rawInit) => {
       loadI420(data);
       yuv.pts = pts;
     }
-    check(await ctx.sendFrame(data ? yuv : null), 'sending a frame to libvpx-vp9');
+    check(await ctx.sendFrame(data ? yuv : null), `sending a frame to ${name}`);
     // libvpx encoded the frame inside sendFrame (no lookahead): the packets are ready, and taking
     // them synchronously saves a libuv round trip per packet.
     const frames: CodecFrame[] = [];
     for (;;) {
       const ret = ctx.receivePacketSync(packet);
       if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
-      check(ret, 'receiving a VP9 packet');
+      check(ret, `receiving a ${init.codec} packet`);
       frames.push({
         data: new Uint8Array(packet.data!),
         ptsUs: Number(packet.pts - PTS_SHIFT),
@@ -161,7 +189,7 @@ export const createVp9Encoder: CodecFactory = async (rawInit) => {
   let first = true;
 
   const instance: CodecInstance = {
-    info: { width, height, codec: 'vp9' },
+    info: { width, height, codec: init.codec },
     async process(frame) {
       const meta = frame.meta ?? {};
       const i420 = meta.format === 'i420';
@@ -206,15 +234,17 @@ export const createVp9Encoder: CodecFactory = async (rawInit) => {
 };
 
 /**
- * VP9 packets → RGBA frames (FFmpeg's native vp9 decoder, frame threads off: one frame out per
+ * VP8 or VP9 packets → RGBA frames (FFmpeg's native decoder, frame threads off: one frame out per
  * packet in, no added delay). The YUV → RGBA converter is made on the first picture and again
  * whenever the size changes. Output frames carry `meta.width` and `meta.height`.
  */
-export const createVp9Decoder: CodecFactory = async (rawInit) => {
-  const { threads } = rawInit as { threads: number };
-  const codec =
-    Codec.findDecoderByName(FF_DECODER_VP9) ?? Codec.findDecoderByName(FF_DECODER_LIBVPX_VP9);
-  if (!codec) throw new CodecError('codec_start_failed', 'this FFmpeg build has no VP9 decoder');
+export const createVpxDecoder: CodecFactory = async (rawInit) => {
+  const { threads, codec: kind } = rawInit as VpxDecoderInit;
+  const codec = DECODERS[kind]
+    .map((name) => Codec.findDecoderByName(name))
+    .find((c) => c !== null && c !== undefined);
+  if (!codec)
+    throw new CodecError('codec_start_failed', `this FFmpeg build has no ${kind} decoder`);
   const ctx = new CodecContext();
   ctx.allocContext3(codec);
   ctx.threadCount = threads;
@@ -225,7 +255,7 @@ export const createVp9Decoder: CodecFactory = async (rawInit) => {
       codec,
       Dictionary.fromObject({ threads: String(threads), thread_type: 'slice' }),
     ),
-    'opening the VP9 decoder',
+    `opening the ${kind} decoder`,
   );
   const packet = new Packet();
   packet.alloc();
@@ -270,13 +300,13 @@ export const createVp9Decoder: CodecFactory = async (rawInit) => {
       packet.pts = BigInt(ptsUs);
       packet.dts = BigInt(ptsUs);
     }
-    check(await ctx.sendPacket(data ? packet : null), 'sending a VP9 packet');
+    check(await ctx.sendPacket(data ? packet : null), `sending a ${kind} packet`);
     if (data) packet.unref();
     const out: CodecFrame[] = [];
     for (;;) {
       const ret = await ctx.receiveFrame(yuv);
       if (ret === AVERROR_EAGAIN || ret === AVERROR_EOF) break;
-      check(ret, 'decoding a VP9 frame');
+      check(ret, `decoding a ${kind} frame`);
       out.push(await toRgba());
       yuv.unref();
     }
@@ -284,7 +314,7 @@ export const createVp9Decoder: CodecFactory = async (rawInit) => {
   }
 
   return {
-    info: { codec: 'vp9' },
+    info: { codec: kind },
     process: (frame) => decode(frame.data as Uint8Array, frame.ptsUs ?? 0),
     flush: () => decode(null, 0),
     close() {

@@ -9,7 +9,7 @@ import { z } from 'zod';
 import type { EncodedVideoPacket, VideoPacket } from '@patchbay/engine';
 import { createCodecRegistry } from '../register';
 import { addCollector, nodeClock, pipeline } from '../testing/helpers';
-import { VIDEO_CODEC_MAX_IN_FLIGHT } from './vp9-nodes';
+import { VIDEO_CODEC_MAX_IN_FLIGHT } from './vpx-nodes';
 
 /** PSNR over the R, G and B bytes of two RGBA frames (alpha is not coded). */
 function psnrRgb(a: Uint8Array, b: Uint8Array): number {
@@ -27,68 +27,73 @@ function psnrRgb(a: Uint8Array, b: Uint8Array): number {
 
 const FRAMES = 20;
 
-describe('video::vp9::encoder / video::vp9::decoder', () => {
-  it('[C5] colorbars → VP9 encode → decode: frames of the right size, in order, PSNR ≥ 30 dB; both nodes end stopped{input_closed}', async () => {
-    const registry = createCodecRegistry();
-    const source = addCollector(registry, 'test::collect_source');
-    const encoded = addCollector(registry, 'test::collect_encoded');
-    const decoded = addCollector(registry, 'test::collect_decoded');
-    const r = await runOneshot(
-      pipeline(
-        [
-          ['bars', 'video::colorbars', { width: 640, height: 360, fps: 30, frame_count: FRAMES }],
+describe('video::vp8/vp9 encoders and decoders', () => {
+  it.each(['vp9', 'vp8'] as const)(
+    '[C5] colorbars → %s encode → decode: frames of the right size, in order, PSNR ≥ 30 dB (VP8: 26); both nodes end stopped{input_closed}',
+    async (codec) => {
+      const registry = createCodecRegistry();
+      const source = addCollector(registry, 'test::collect_source');
+      const encoded = addCollector(registry, 'test::collect_encoded');
+      const decoded = addCollector(registry, 'test::collect_decoded');
+      const r = await runOneshot(
+        pipeline(
           [
-            'enc',
-            'video::vp9::encoder',
-            {
-              width: 640,
-              height: 360,
-              bitrate: 1_500_000,
-              keyframe_interval: 10,
-              speed: 8,
-              threads: 2,
-            },
+            ['bars', 'video::colorbars', { width: 640, height: 360, fps: 30, frame_count: FRAMES }],
+            [
+              'enc',
+              `video::${codec}::encoder`,
+              {
+                width: 640,
+                height: 360,
+                bitrate: 1_500_000,
+                keyframe_interval: 10,
+                speed: 8,
+                threads: 2,
+              },
+            ],
+            ['dec', `video::${codec}::decoder`],
+            ['src_copy', 'test::collect_source'],
+            ['enc_copy', 'test::collect_encoded'],
+            ['sink', 'test::collect_decoded'],
           ],
-          ['dec', 'video::vp9::decoder'],
-          ['src_copy', 'test::collect_source'],
-          ['enc_copy', 'test::collect_encoded'],
-          ['sink', 'test::collect_decoded'],
-        ],
-        ['bars>enc', 'bars>src_copy', 'enc>dec', 'enc>enc_copy', 'dec>sink'],
-      ),
-      { registry, clock: nodeClock() },
-    );
-    expect(r.ok).toBe(true);
-    expect(r.states.enc).toEqual({ status: 'stopped', reason: 'input_closed' });
-    expect(r.states.dec).toEqual({ status: 'stopped', reason: 'input_closed' });
-    expect(r.stats.enc).toMatchObject({ codec_frames_in: FRAMES, codec_frames_out: FRAMES });
-    expect(r.stats.enc?.encode_us).toBeGreaterThan(0);
+          ['bars>enc', 'bars>src_copy', 'enc>dec', 'enc>enc_copy', 'dec>sink'],
+        ),
+        { registry, clock: nodeClock() },
+      );
+      expect(r.ok).toBe(true);
+      expect(r.states.enc).toEqual({ status: 'stopped', reason: 'input_closed' });
+      expect(r.states.dec).toEqual({ status: 'stopped', reason: 'input_closed' });
+      expect(r.stats.enc).toMatchObject({ codec_frames_in: FRAMES, codec_frames_out: FRAMES });
+      expect(r.stats.enc?.encode_us).toBeGreaterThan(0);
 
-    const packets = encoded as EncodedVideoPacket[];
-    expect(packets).toHaveLength(FRAMES);
-    expect(packets.every((p) => p.type === 'encoded_video' && p.codec === 'vp9')).toBe(true);
-    // The warm-up frame is not part of the stream: it starts on a keyframe at the first pts, and
-    // keyframe_interval 10 puts the next ones at frames 10, 20, …
-    expect(packets.map((p) => p.keyframe)).toEqual(
-      Array.from({ length: FRAMES }, (_, i) => i % 10 === 0),
-    );
+      const packets = encoded as EncodedVideoPacket[];
+      expect(packets).toHaveLength(FRAMES);
+      expect(packets.every((p) => p.type === 'encoded_video' && p.codec === codec)).toBe(true);
+      // The warm-up frame is not part of the stream: it starts on a keyframe at the first pts, and
+      // keyframe_interval 10 puts the next ones at frames 10, 20, …
+      expect(packets.map((p) => p.keyframe)).toEqual(
+        Array.from({ length: FRAMES }, (_, i) => i % 10 === 0),
+      );
 
-    const inputs = source as VideoPacket[];
-    const outputs = decoded as VideoPacket[];
-    expect(outputs).toHaveLength(FRAMES);
-    expect(outputs.map((f) => f.ptsUs)).toEqual(inputs.map((f) => f.ptsUs));
-    const psnrs = outputs.map((f, i) => {
-      expect([f.type, f.width, f.height, f.data.length]).toEqual([
-        'video',
-        640,
-        360,
-        640 * 360 * 4,
-      ]);
-      return psnrRgb(inputs[i]!.data, f.data);
-    });
-    // Measured here: 31.8–32.2 dB (sharp bar edges through 4:2:0 chroma cost most of it).
-    expect(Math.min(...psnrs)).toBeGreaterThanOrEqual(30);
-  });
+      const inputs = source as VideoPacket[];
+      const outputs = decoded as VideoPacket[];
+      expect(outputs).toHaveLength(FRAMES);
+      expect(outputs.map((f) => f.ptsUs)).toEqual(inputs.map((f) => f.ptsUs));
+      const psnrs = outputs.map((f, i) => {
+        expect([f.type, f.width, f.height, f.data.length]).toEqual([
+          'video',
+          640,
+          360,
+          640 * 360 * 4,
+        ]);
+        return psnrRgb(inputs[i]!.data, f.data);
+      });
+      // Measured here: VP9 31.8–32.2 dB (sharp bar edges through 4:2:0 chroma cost most of it),
+      // VP8 27.7 dB at the same bitrate (an older, less efficient codec); a broken path (wrong
+      // plane order, range or frame) costs 10 dB or more.
+      expect(Math.min(...psnrs)).toBeGreaterThanOrEqual(codec === 'vp9' ? 30 : 26);
+    },
+  );
 
   it('a compositor with output_format i420 feeds the encoder directly, as faithfully as swscale converting its RGBA output', async () => {
     const registry = createCodecRegistry();
@@ -230,5 +235,26 @@ describe('video::vp9::encoder / video::vp9::decoder', () => {
       const expected = 1.164 * (level(i) - 16);
       expect(Math.abs(f.data[0]! - expected), `frame ${i}`).toBeLessThan(3.5);
     });
+  });
+
+  it('a decoder refuses packets of the other codec, naming both', async () => {
+    const registry = createCodecRegistry();
+    addCollector(registry);
+    const r = await runOneshot(
+      pipeline(
+        [
+          ['bars', 'video::colorbars', { width: 320, height: 180, frame_count: 3 }],
+          ['enc', 'video::vp9::encoder', { width: 320, height: 180 }],
+          ['dec', 'video::vp8::decoder'],
+          ['sink', 'test::collect'],
+        ],
+        ['bars>enc', 'enc>dec', 'dec>sink'],
+      ),
+      { registry, clock: nodeClock() },
+    );
+    expect(r.ok).toBe(false);
+    expect(r.states.dec).toMatchObject({ status: 'failed' });
+    const reason = (r.states.dec as { reason: string }).reason;
+    expect(reason).toContain('input is vp9; the decoder takes vp8');
   });
 });

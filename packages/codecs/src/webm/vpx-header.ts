@@ -36,3 +36,26 @@ export function vp9KeyframeSize(data: Uint8Array): { width: number; height: numb
     return undefined;
   }
 }
+
+/**
+ * The frame size from a VP8 keyframe's header (RFC 6386 §9.1): a 3-byte frame tag whose low bit
+ * is 0 for a keyframe, the start code 9d 01 2a, then 14-bit width and height (each with 2 bits
+ * of scaling above). Returns undefined for anything else.
+ */
+export function vp8KeyframeSize(data: Uint8Array): { width: number; height: number } | undefined {
+  if (data.length < 10 || (data[0]! & 1) !== 0) return undefined;
+  if (data[3] !== 0x9d || data[4] !== 0x01 || data[5] !== 0x2a) return undefined;
+  const width = (data[6]! | (data[7]! << 8)) & 0x3fff;
+  const height = (data[8]! | (data[9]! << 8)) & 0x3fff;
+  return width > 0 && height > 0 ? { width, height } : undefined;
+}
+
+/** The frame size from a VP8 or VP9 keyframe, or undefined when `data` is not one. */
+export function vpxKeyframeSize(
+  codec: string,
+  data: Uint8Array,
+): { width: number; height: number } | undefined {
+  if (codec === 'vp8') return vp8KeyframeSize(data);
+  if (codec === 'vp9') return vp9KeyframeSize(data);
+  return undefined;
+}

@@ -160,7 +160,7 @@ export class WebmInterleaver {
 
   /**
    * Opens the file: which tracks it lists, with the first video packet as its data (the writer
-   * reads the frame size from that keyframe's header: VP9 packets carry no size otherwise).
+   * reads the frame size from that keyframe's header: VP8/VP9 packets carry no size otherwise).
    */
   #headerFrame(): WebmWriterFrame {
     const tracks = this.#tracks!;
@@ -171,6 +171,7 @@ export class WebmInterleaver {
       meta: {
         header: true,
         video: tracks.includes(WebmTrack.video),
+        ...(firstVideo?.meta?.codec !== undefined ? { codec: firstVideo.meta.codec } : {}),
         audio: tracks.includes(WebmTrack.audio),
       },
     };

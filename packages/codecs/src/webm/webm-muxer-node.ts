@@ -34,14 +34,14 @@ const PIN_TRACK: Readonly<Record<string, WebmTrack>> = {
 };
 
 /**
- * VP9 and/or Opus packets → a WebM (FFmpeg's muxer via node-av, inline: writing a block is a
+ * VP8 or VP9 and/or Opus packets → a WebM (FFmpeg's muxer via node-av, inline: writing a block is a
  * copy). The header lists a track per connected input that delivers a packet (see
  * `WebmInterleaver` for the wait rule); blocks are written in timestamp order.
  */
 export const webmMuxerSpec: CodecNodeSpec<WebmMuxerParams> = {
   kind: 'containers::webm::muxer',
   description:
-    'Muxes VP9 video (pin `in`) and/or Opus audio (pin `audio`) into a WebM, interleaved by ' +
+    'Muxes VP8 or VP9 video (pin `in`) and/or Opus audio (pin `audio`) into a WebM, interleaved by ' +
     'timestamp: `needs: enc` for video only, `needs: {audio: opus}` for audio only, ' +
     '`needs: {in: enc, audio: opus}` for both. The header waits for the first packet of each ' +
     `connected input (an input that closes without data, or sends nothing for ${WEBM_TRACK_WAIT_MS} ms ` +
@@ -49,7 +49,7 @@ export const webmMuxerSpec: CodecNodeSpec<WebmMuxerParams> = {
   params: WebmMuxerParamsSchema,
   pins: () => ({
     inputs: [
-      { name: 'in', type: 'encoded_video', description: 'VP9 packets: the video track' },
+      { name: 'in', type: 'encoded_video', description: 'VP8 or VP9 packets: the video track' },
       { name: 'audio', type: 'opus', description: 'Opus packets: the audio track' },
     ],
     outputs: [{ name: 'out', type: 'binary' }],
@@ -105,9 +105,17 @@ function toFrame(track: WebmTrack, packet: Packet): CodecFrame {
   if (track === WebmTrack.video) {
     if (packet.type !== 'encoded_video')
       throw new CodecError('bad_input', `pin in takes encoded video, not a ${packet.type} packet`);
-    if (packet.codec !== 'vp9')
-      throw new CodecError('bad_input', `input is ${packet.codec}; the WebM muxer takes vp9`);
-    return { data: packet.data, ptsUs: packet.ptsUs, keyframe: packet.keyframe };
+    if (packet.codec !== 'vp8' && packet.codec !== 'vp9')
+      throw new CodecError(
+        'bad_input',
+        `input is ${packet.codec}; the WebM muxer takes vp8 or vp9`,
+      );
+    return {
+      data: packet.data,
+      ptsUs: packet.ptsUs,
+      keyframe: packet.keyframe,
+      meta: { codec: packet.codec },
+    };
   }
   if (packet.type !== 'opus')
     throw new CodecError('bad_input', `pin audio takes Opus, not a ${packet.type} packet`);

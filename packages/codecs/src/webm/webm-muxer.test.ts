@@ -9,11 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FormatContext, Packet } from 'node-av/lib';
+import { AV_CODEC_ID_VP8, AV_CODEC_ID_VP9 } from 'node-av/constants';
 import { runOneshot } from '@patchbay/engine';
 import { importPipelineYaml } from '@patchbay/protocol';
 import { createCodecRegistry } from '../register';
 import { nodeClock } from '../testing/helpers';
-import { vp9KeyframeSize } from './vp9-header';
+import { vp8KeyframeSize, vp9KeyframeSize } from './vpx-header';
 
 const dir = process.env.KEEP_WEBM ?? mkdtempSync(join(tmpdir(), 'patchbay-webm-'));
 afterAll(() => {
@@ -28,7 +29,7 @@ const FRAME_US = 1_000_000 / 30;
 
 const PIP_YAML = `
 name: Picture in picture as WebM
-description: two test sources composited, VP9 realtime in WebM
+description: two test sources composited, CODEC realtime in WebM
 mode: oneshot
 nodes:
   bg:
@@ -46,7 +47,7 @@ nodes:
         in_1: { rect: { x: 840, y: 460, width: 400, height: 225 }, opacity: 0.9 }
     needs: [bg, cam]
   enc:
-    kind: video::vp9::encoder
+    kind: video::CODEC::encoder
     params: { width: 1280, height: 720, bitrate: 2000000, keyframe_interval: 30, speed: 8, threads: 2 }
     needs: mix
   mux:
@@ -60,6 +61,7 @@ nodes:
 
 interface Demuxed {
   format: string;
+  codecId: number;
   width: number;
   height: number;
   ptsMs: number[];
@@ -90,6 +92,7 @@ async function demux(file: string): Promise<Demuxed> {
     const duration = input.duration; // AV_TIME_BASE (µs); INT64_MIN when the file has none
     return {
       format: input.iformat?.name ?? '',
+      codecId: stream.codecpar.codecId,
       width: stream.codecpar.width,
       height: stream.codecpar.height,
       ptsMs,
@@ -102,12 +105,14 @@ async function demux(file: string): Promise<Demuxed> {
 }
 
 async function runPip(
+  codec: 'vp8' | 'vp9',
   streaming: boolean,
 ): Promise<{ file: string; r: Awaited<ReturnType<typeof runOneshot>> }> {
   const registry = createCodecRegistry();
-  const imported = importPipelineYaml(PIP_YAML.replace('STREAMING', String(streaming)), registry);
+  const yaml = PIP_YAML.replace('STREAMING', String(streaming)).replaceAll('CODEC', codec);
+  const imported = importPipelineYaml(yaml, registry);
   if (!imported.ok) throw new Error(JSON.stringify(imported.error));
-  const file = join(dir, `pip-${streaming ? 'streaming' : 'file'}.webm`);
+  const file = join(dir, `pip-${codec}-${streaming ? 'streaming' : 'file'}.webm`);
   const r = await runOneshot(imported.value, {
     registry,
     clock: nodeClock(),
@@ -136,9 +141,14 @@ function ffprobe(
 }
 
 describe('containers::webm::muxer', () => {
-  for (const streaming of [false, true]) {
-    it(`[C5] a oneshot YAML pipeline (colorbars ×2 → compositor → VP9 → WebM${streaming ? ', streamed' : ''}) writes a file a standard demuxer reads back with the right frame count and ${streaming ? 'timestamps' : 'duration'}`, async () => {
-      const { file, r } = await runPip(streaming);
+  const cases: Array<['vp8' | 'vp9', boolean]> = [
+    ['vp9', false],
+    ['vp9', true],
+    ['vp8', false],
+  ];
+  for (const [codec, streaming] of cases) {
+    it(`[C5] a oneshot YAML pipeline (colorbars ×2 → compositor → ${codec.toUpperCase()} → WebM${streaming ? ', streamed' : ''}) writes a file a standard demuxer reads back with the right frame count and ${streaming ? 'timestamps' : 'duration'}`, async () => {
+      const { file, r } = await runPip(codec, streaming);
       expect(r.ok).toBe(true);
       expect(r.states.enc).toEqual({ status: 'stopped', reason: 'input_closed' });
       expect(r.states.mux).toEqual({ status: 'stopped', reason: 'input_closed' });
@@ -147,7 +157,12 @@ describe('containers::webm::muxer', () => {
       expect(readFileSync(file).subarray(0, 4)).toEqual(Buffer.from([0x1a, 0x45, 0xdf, 0xa3])); // EBML magic
 
       const got = await demux(file);
-      expect(got).toMatchObject({ format: 'matroska,webm', width: 1280, height: 720 });
+      expect(got).toMatchObject({
+        format: 'matroska,webm',
+        codecId: codec === 'vp8' ? AV_CODEC_ID_VP8 : AV_CODEC_ID_VP9,
+        width: 1280,
+        height: 720,
+      });
       // 30 fps in 1 ms ticks: frame i at round(i × 33.33) ms; the stream starts on a keyframe,
       // then one every keyframe_interval (30) frames.
       expect(got.ptsMs).toEqual(
@@ -161,7 +176,7 @@ describe('containers::webm::muxer', () => {
       const probe = ffprobe(file);
       if (probe) {
         expect(probe.streams).toEqual([
-          { codec_name: 'vp9', width: 1280, height: 720, nb_read_frames: String(FRAMES) },
+          { codec_name: codec, width: 1280, height: 720, nb_read_frames: String(FRAMES) },
         ]);
         expect(probe.format.format_name).toBe('matroska,webm');
         if (!streaming) expect(Number(probe.format.duration)).toBeCloseTo(FRAMES / 30, 2);
@@ -190,5 +205,24 @@ describe('containers::webm::muxer', () => {
     bytes[0]! |= 0x08; // frame_type 1: an inter frame
     expect(vp9KeyframeSize(bytes)).toBeUndefined();
     expect(vp9KeyframeSize(new Uint8Array([0x82]))).toBeUndefined();
+  });
+
+  it('reads the frame size from a VP8 keyframe header and refuses anything else', () => {
+    // Frame tag (keyframe: low bit 0, show_frame, first partition size), start code, then
+    // 14-bit width 1280 and height 720 with scaling bits 0.
+    const key = new Uint8Array([0x50, 0x42, 0x00, 0x9d, 0x01, 0x2a, 0x00, 0x05, 0xd0, 0x02]);
+    expect(vp8KeyframeSize(key)).toEqual({ width: 1280, height: 720 });
+    // Scaling bits above the 14-bit sizes are not part of the size.
+    const scaled = key.slice();
+    scaled[7]! |= 0x40;
+    scaled[9]! |= 0x80;
+    expect(vp8KeyframeSize(scaled)).toEqual({ width: 1280, height: 720 });
+    const inter = key.slice();
+    inter[0]! |= 1;
+    expect(vp8KeyframeSize(inter)).toBeUndefined();
+    const noStartCode = key.slice();
+    noStartCode[4] = 0;
+    expect(vp8KeyframeSize(noStartCode)).toBeUndefined();
+    expect(vp8KeyframeSize(key.subarray(0, 9))).toBeUndefined();
   });
 });

@@ -6,6 +6,7 @@ import {
   AVMEDIA_TYPE_VIDEO,
   AV_CHANNEL_ORDER_NATIVE,
   AV_CODEC_ID_OPUS,
+  AV_CODEC_ID_VP8,
   AV_CODEC_ID_VP9,
   AV_PKT_FLAG_KEY,
 } from 'node-av/constants';
@@ -13,7 +14,7 @@ import type { CodecFrame, CodecInstance } from '../codec-host';
 import { CodecError } from '../errors';
 import { OPUS_SAMPLE_RATE } from '../opus/opus-packet';
 import { opusHead } from '../opus/opus-head';
-import { vp9KeyframeSize } from './vp9-header';
+import { vpxKeyframeSize } from './vpx-header';
 
 /** Matroska's usual timestamp scale: 1 ms ticks. */
 const MS = new Rational(1, 1000);
@@ -84,9 +85,9 @@ class MemoryFile {
 }
 
 /**
- * WebM through FFmpeg's `webm` muxer writing to a callback: a VP9 track, an Opus track, or both.
+ * WebM through FFmpeg's `webm` muxer writing to a callback: a VP8 or VP9 track, an Opus track, or both.
  * Frames come from `WebmInterleaver`: first a header frame (`meta.header`, which tracks; its data
- * is the first video keyframe, whose VP9 header gives the frame size), then every packet in
+ * is the first video keyframe, whose header gives the frame size), then every packet in
  * timestamp order with `meta.track` and its duration. Streaming, the output is not seekable (it
  * goes downstream as it is made), so the file is live-style: a Segment of unknown size, Clusters
  * as they fill, no Duration and no Cues (demuxers read every frame and timestamp, but report no
@@ -115,12 +116,13 @@ export function createWebmMuxer(options: WebmMuxerOptions): CodecInstance {
   function open(header: CodecFrame): FormatContext {
     const hasVideo = header.meta?.video === true;
     const hasAudio = header.meta?.audio === true;
+    const codec = String(header.meta?.codec ?? 'vp9');
     const size =
-      hasVideo && header.keyframe ? vp9KeyframeSize(header.data as Uint8Array) : undefined;
+      hasVideo && header.keyframe ? vpxKeyframeSize(codec, header.data as Uint8Array) : undefined;
     if (hasVideo && !size)
       throw new CodecError(
         'bad_input',
-        'the first VP9 packet must be a keyframe (the WebM header needs its frame size)',
+        `the first ${codec} packet must be a keyframe (the WebM header needs its frame size)`,
       );
     const ctx = new FormatContext();
     ctx.allocOutputContext2(null, 'webm', null);
@@ -149,7 +151,7 @@ export function createWebmMuxer(options: WebmMuxerOptions): CodecInstance {
     if (size) {
       const stream = ctx.newStream(null);
       stream.codecpar.codecType = AVMEDIA_TYPE_VIDEO;
-      stream.codecpar.codecId = AV_CODEC_ID_VP9;
+      stream.codecpar.codecId = codec === 'vp8' ? AV_CODEC_ID_VP8 : AV_CODEC_ID_VP9;
       stream.codecpar.width = size.width;
       stream.codecpar.height = size.height;
       stream.timeBase = MS;
