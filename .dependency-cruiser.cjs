@@ -129,9 +129,10 @@ module.exports = {
     // npm packages stay in the graph as leaves (so the rules above can name them) but are not
     // cruised into.
     doNotFollow: { path: 'node_modules' },
-    // Our own declaration files and generated kernels are not source; packages' files are never
-    // excluded, or an import of one would vanish from the graph instead of meeting a rule.
-    exclude: { path: '^(packages|apps)/.*(\\.d\\.ts$|/generated/)' },
+    // Our own declaration files, generated kernels and build output (the studio's `dist/`) are
+    // not source; packages' files are never excluded, or an import of one would vanish from the
+    // graph instead of meeting a rule.
+    exclude: { path: '^(packages|apps)/.*(\\.d\\.ts$|/generated/|/dist/)' },
     tsConfig: { fileName: 'tsconfig.base.json' },
     // Type-only imports count: an `import type` from an app is still an arrow the wrong way.
     tsPreCompilationDeps: true,
