@@ -8,11 +8,12 @@ import {
   AV_CODEC_ID_OPUS,
   AV_CODEC_ID_VP8,
   AV_CODEC_ID_VP9,
+  AV_PKT_DATA_SKIP_SAMPLES,
   AV_PKT_FLAG_KEY,
 } from 'node-av/constants';
 import type { CodecFrame, CodecInstance } from '../codec-host';
 import { CodecError } from '../errors';
-import { OPUS_SAMPLE_RATE } from '../opus/opus-packet';
+import { OPUS_SAMPLE_RATE, opusPacketSamples } from '../opus/opus-packet';
 import { opusHead } from '../opus/opus-head';
 import { vpxKeyframeSize } from './vpx-header';
 
@@ -207,6 +208,14 @@ export function createWebmMuxer(options: WebmMuxerOptions): CodecInstance {
     packet.dts = packet.pts;
     packet.duration = toTb(frame.durationUs ?? 0);
     packet.flags = audio || frame.keyframe ? AV_PKT_FLAG_KEY : AVFLAG_NONE;
+    const trimmed = audio ? endTrim(data, frame.durationUs) : 0;
+    if (trimmed > 0) {
+      // The encoder's padded last packet: FFmpeg writes its end trim as the block's
+      // DiscardPadding, so players drop the padding instead of playing it.
+      const skip = Buffer.alloc(10);
+      skip.writeUInt32LE(trimmed, 4);
+      check(packet.addSideData(AV_PKT_DATA_SKIP_SAMPLES, skip), 'marking the end trim');
+    }
     check(ctx.writeFrameSync(packet), 'writing a WebM block');
     packet.unref();
   }
@@ -258,6 +267,17 @@ export function createWebmMuxer(options: WebmMuxerOptions): CodecInstance {
       io?.freeContext();
     },
   };
+}
+
+/**
+ * Samples at the end of an Opus packet that are padding: what the packet decodes to minus its
+ * `durationUs` (the encoder marks the real length of its last, padded frame). 0 when the packet
+ * is whole or its duration is not given.
+ */
+function endTrim(packet: Uint8Array, durationUs: number | undefined): number {
+  if (!durationUs || durationUs <= 0) return 0;
+  const samples = opusPacketSamples(packet);
+  return Math.max(0, samples - Math.round((durationUs * OPUS_SAMPLE_RATE) / 1e6));
 }
 
 function check(ret: number, what: string): void {
