@@ -19,8 +19,8 @@
  */
 import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, setPriority, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -35,6 +35,14 @@ const EDITS_PER_WRITER_PER_S = 10;
 const DURATION_MS = Number(process.env.YJS_FANOUT_SECONDS ?? 20) * 1000;
 const ROOMS_FOR_RSS = 100;
 const SESSION = 'fanout';
+/**
+ * Scheduling priority of the server process (nice value; below 0 needs privileges). The load
+ * processes stand in for 200 remote browsers: on this 2-core machine they compete with the
+ * server for CPU, which a real deployment's clients do not.
+ */
+const SERVER_NICE = Number(process.env.YJS_FANOUT_SERVER_NICE ?? 0);
+/** Where the server's data dir is made (default the OS temp dir, on disk here). */
+const DATA_PARENT = process.env.YJS_FANOUT_DATA_PARENT ?? tmpdir();
 /** Receiver records encode (writer, seq) as writer * SEQ_SPAN + seq. */
 const SEQ_SPAN = 1_000_000;
 
@@ -47,10 +55,20 @@ const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Milliseconds this process's main thread has waited for a CPU while runnable (Linux). */
+function schedWaitMs(): number {
+  try {
+    return Number(readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/)[1]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 interface ServerStats {
   rss: number;
   heapUsed: number;
   cpuMs: number;
+  schedWaitMs: number | null;
   rooms: number;
   connections: number;
   /** Event-loop delay since the previous stats call, ms. */
@@ -68,6 +86,7 @@ type LoadMessage =
       latencies: Float64Array;
       unmatched: number;
       cpuMs: number;
+      schedWaitMs: number;
       edits: number;
     };
 
@@ -150,6 +169,7 @@ async function runLoad(url: string, count: number): Promise<void> {
   const sends = new Map<number, number[]>();
   const timers: NodeJS.Timeout[] = [];
   let cpuBefore = process.cpuUsage();
+  let waitBefore = schedWaitMs();
   let edits = 0;
   let stopped = false;
   send({ type: 'synced' });
@@ -168,6 +188,7 @@ async function runLoad(url: string, count: number): Promise<void> {
         return;
       case 'start': {
         cpuBefore = process.cpuUsage();
+        waitBefore = schedWaitMs();
         const period = 1000 / EDITS_PER_WRITER_PER_S;
         m.writers.forEach((writer, i) => {
           const client = clients[i] as WebsocketProvider;
@@ -216,6 +237,7 @@ async function runLoad(url: string, count: number): Promise<void> {
           latencies: latencies.slice(0, n),
           unmatched,
           cpuMs: (cpu.user + cpu.system) / 1000,
+          schedWaitMs: schedWaitMs() - waitBefore,
           edits,
         });
         return;
@@ -268,9 +290,10 @@ function percentile(sorted: Float64Array, p: number): number {
 
 async function drive(): Promise<void> {
   process.setMaxListeners(0);
-  const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-fanout-'));
+  const dataDir = mkdtempSync(join(DATA_PARENT, 'patchbay-fanout-'));
   const roomSessions = Array.from({ length: ROOMS_FOR_RSS }, (_, i) => `room-${i}`);
   const server = await startServer(dataDir, [SESSION, ...roomSessions]);
+  if (SERVER_NICE !== 0) setPriority(server.child.pid as number, SERVER_NICE);
 
   // Clients and writers dealt round-robin over the load processes.
   const shares = Array.from({ length: LOAD_PROCESSES }, (_, i) => ({
@@ -365,6 +388,8 @@ async function drive(): Promise<void> {
       clients: CLIENTS,
       writers: WRITERS,
       load_processes: LOAD_PROCESSES,
+      server_nice: SERVER_NICE,
+      data_dir_parent: DATA_PARENT,
       edits_per_writer_per_s: EDITS_PER_WRITER_PER_S,
       duration_s: DURATION_MS / 1000,
       edits,
@@ -385,6 +410,15 @@ async function drive(): Promise<void> {
       // CPU per delivered edit: what the latency would cost on an idle machine.
       server_cpu_us_per_delivery: round((serverCpuMs * 1000) / samples, 1),
       load_cpu_us_per_delivery: round((loadCpuMs.reduce((a, b) => a + b, 0) * 1000) / samples, 1),
+      // Time spent runnable but waiting for a CPU (other processes had both cores), as a share
+      // of the run: what the machine's other work added.
+      server_cpu_wait_pct: round(
+        (((fanoutStats.schedWaitMs ?? Number.NaN) - (serverBefore.schedWaitMs ?? Number.NaN)) /
+          elapsedMs) *
+          100,
+        0,
+      ),
+      load_cpu_wait_pct: results.map((r) => round((r.schedWaitMs / elapsedMs) * 100, 0)),
       server_loop_delay_ms: {
         p50: round(fanoutStats.loop.p50),
         p99: round(fanoutStats.loop.p99),

@@ -257,6 +257,60 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(shown).toEqual(ids.slice(0, MAX_AWARENESS_CLIENTS_PER_CONNECTION));
   });
 
+  it('awareness renewals are relayed together (AWARENESS_RENEWAL_BATCH_MS); a change goes at once with what waits', async () => {
+    const s = await server();
+    const a = raw(s, 'alice');
+    const b = raw(s, 'bob');
+    const watcher = raw(s, 'admin');
+    await Promise.all([a.opened, b.opened, watcher.opened]);
+    const send = (socket: RawSocket, clientID: number, clock: number, state: unknown) => {
+      const inner = encoding.createEncoder();
+      encoding.writeVarUint(inner, 1);
+      encoding.writeVarUint(inner, clientID);
+      encoding.writeVarUint(inner, clock);
+      encoding.writeVarString(inner, JSON.stringify(state));
+      const e = encoding.createEncoder();
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint8Array(e, encoding.toUint8Array(inner));
+      socket.ws.send(encoding.toUint8Array(e));
+    };
+    /** The watcher's awareness messages as lists of `clientID@clock`. */
+    const relayed = () =>
+      watcher.received
+        .filter((m) => m[0] === 1)
+        .map((m) => {
+          const d = decoding.createDecoder(
+            decoding.readVarUint8Array(decoding.createDecoder(m.subarray(1))),
+          );
+          const n = decoding.readVarUint(d);
+          const entries: string[] = [];
+          for (let i = 0; i < n; i++) {
+            const id = decoding.readVarUint(d);
+            const clock = decoding.readVarUint(d);
+            decoding.readVarString(d);
+            entries.push(`${id}@${clock}`);
+          }
+          return entries;
+        })
+        .filter((entries) => entries.length > 0);
+    const seen = (entry: string) => relayed().some((m) => m.includes(entry));
+
+    send(a, 5001, 1, { n: 1 });
+    send(b, 5002, 1, { n: 2 });
+    await waitFor(() => seen('5001@1') && seen('5002@1'), 'the new states');
+    const before = relayed().length;
+    // Renewals: the same states with the next clock.
+    send(a, 5001, 2, { n: 1 });
+    send(b, 5002, 2, { n: 2 });
+    await waitFor(() => seen('5001@2'), 'the renewals');
+    expect(relayed().slice(before)).toEqual([['5001@2', '5002@2']]);
+    // A renewal waits; the change that follows takes it along in the same message.
+    send(b, 5002, 3, { n: 2 });
+    send(a, 5001, 3, { n: 3 });
+    await waitFor(() => seen('5001@3'), 'the change');
+    expect(relayed().at(-1)?.sort()).toEqual(['5001@3', '5002@3']);
+  });
+
   it('a closed connection’s presence is removed for the others', async () => {
     const s = await server();
     const a = provider(s, 'alice');

@@ -31,6 +31,16 @@ import type { AwarenessEntry } from './wire';
 export const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 8;
 /** Updates a connection may send ahead of its step 2 (see Room.applyClientUpdate). */
 export const MAX_HELD_UPDATES = 256;
+/**
+ * Awareness renewals (a client re-sending an unchanged state so that others keep it; the stock
+ * client does every 15 s) are relayed together at most this often. Each renewal goes to every
+ * connection and every stock client echoes what it receives, so relaying each at once costs
+ * n² messages per renewal round; a room that filled up at once renews all at once, and 200
+ * clients made that 40,000 sends and 40,000 echoes in a second or two. State changes (cursors,
+ * joins, leaves) are relayed at once, taking any waiting renewals with them. The delay is far
+ * inside the 30 s after which a client drops a state that was not renewed.
+ */
+export const AWARENESS_RENEWAL_BATCH_MS = 1000;
 /** A connection whose unsent data exceeds this is too slow to follow the room and is closed. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
@@ -146,6 +156,11 @@ export class Room {
   private queue: QueueItem[] = [];
   private draining = false;
   private idleWaiters: ((r: Result<void>) => void)[] = [];
+  /** Awareness client ids changed or renewed and not yet relayed. */
+  private awarenessPending = new Set<number>();
+  /** Client ids whose state really changed in the awareness update being handled. */
+  private awarenessChanged = new Set<number>();
+  private awarenessTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     readonly sessionId: string,
@@ -156,6 +171,7 @@ export class Room {
     // The server shows no presence of its own.
     this.awareness.setLocalState(null);
     doc.on('update', this.onDocUpdate);
+    this.awareness.on('change', this.onAwarenessChange);
     this.awareness.on('update', this.onAwarenessUpdate);
   }
 
@@ -244,7 +260,10 @@ export class Room {
   /** Stops the room: no more storing or broadcasting. Connections are the manager's. */
   destroy(): void {
     this.doc.off('update', this.onDocUpdate);
+    this.awareness.off('change', this.onAwarenessChange);
     this.awareness.off('update', this.onAwarenessUpdate);
+    if (this.awarenessTimer !== null) clearTimeout(this.awarenessTimer);
+    this.awarenessTimer = null;
     // Destroying the doc destroys its awareness (and its timer) too.
     this.doc.destroy();
     for (const resolve of this.idleWaiters.splice(0)) {
@@ -347,12 +366,41 @@ export class Room {
     }
   }
 
+  // Awareness emits 'change' (states that differ) just before 'update' (those and renewals).
+  private readonly onAwarenessChange = (changes: {
+    added: number[];
+    updated: number[];
+    removed: number[];
+  }): void => {
+    for (const id of changes.added) this.awarenessChanged.add(id);
+    for (const id of changes.updated) this.awarenessChanged.add(id);
+    for (const id of changes.removed) this.awarenessChanged.add(id);
+  };
+
   private readonly onAwarenessUpdate = (
     changes: { added: number[]; updated: number[]; removed: number[] },
     _origin: unknown,
   ): void => {
-    const changed = [...changes.added, ...changes.updated, ...changes.removed];
-    const message = encodeAwarenessMessage(encodeAwarenessUpdate(this.awareness, changed));
+    let changed = false;
+    for (const list of [changes.added, changes.updated, changes.removed]) {
+      for (const id of list) {
+        this.awarenessPending.add(id);
+        if (this.awarenessChanged.has(id)) changed = true;
+      }
+    }
+    this.awarenessChanged.clear();
+    if (changed) this.relayAwareness();
+    else this.awarenessTimer ??= setTimeout(this.relayAwareness, AWARENESS_RENEWAL_BATCH_MS);
+  };
+
+  /** Sends every waiting awareness change and renewal as one message. */
+  private readonly relayAwareness = (): void => {
+    if (this.awarenessTimer !== null) clearTimeout(this.awarenessTimer);
+    this.awarenessTimer = null;
+    if (this.awarenessPending.size === 0) return;
+    const ids = [...this.awarenessPending];
+    this.awarenessPending.clear();
+    const message = asBuffer(encodeAwarenessMessage(encodeAwarenessUpdate(this.awareness, ids)));
     // To every connection, the sender included: a lone client's 30 s silence watchdog is fed
     // by its own awareness renewals coming back (the stock server does the same).
     for (const conn of this.connections) conn.send(message);
@@ -415,7 +463,7 @@ export class Room {
     let merged: Uint8Array | null = null;
     if (updates.length > 1) {
       try {
-        merged = encodeUpdate(Y.mergeUpdates(updates.map((u) => u.update)));
+        merged = asBuffer(encodeUpdate(Y.mergeUpdates(updates.map((u) => u.update))));
       } catch (cause) {
         this.deps.log.warn({ err: cause }, 'merging a batch failed; sending it update by update');
       }
@@ -428,7 +476,7 @@ export class Room {
       }
       for (const u of updates) {
         if (u.from === conn.id) continue;
-        u.message ??= encodeUpdate(u.update);
+        u.message ??= asBuffer(encodeUpdate(u.update));
         conn.send(u.message);
       }
     }
@@ -451,4 +499,12 @@ export class Room {
     this.deps.log.error({ code: failure.code }, 'room dropped: an update could not be stored');
     this.deps.onFailure(this, failure);
   }
+}
+
+/**
+ * One message goes to every connection as the same Buffer (a view, no copy): the socket takes a
+ * Buffer as it is, where a plain Uint8Array would be wrapped again for each connection.
+ */
+function asBuffer(bytes: Uint8Array): Uint8Array {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -4,8 +4,11 @@
  * Prints one JSON line `{"port": N}` once listening. With an IPC channel it answers the
  * message 'stats' with `{rss, heapUsed, cpuMs, rooms, connections, loop, storage}` (after a gc
  * when the process runs with --expose-gc): `loop` is the event-loop delay and `storage` the
- * storage call durations by op (ms percentiles), both since the previous 'stats'.
+ * storage call durations by op (ms percentiles), both since the previous 'stats';
+ * `schedWaitMs` is how long the main thread has waited for a CPU while runnable (Linux
+ * schedstat; null elsewhere).
  */
+import { readFileSync } from 'node:fs';
 import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -44,6 +47,16 @@ const server = await startTestServer({
 });
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
 
+/** Milliseconds the main thread has spent runnable but waiting for a CPU, since it started. */
+function schedWaitMs(): number | null {
+  try {
+    const fields = readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/);
+    return Number(fields[1]) / 1e6;
+  } catch {
+    return null;
+  }
+}
+
 const ms = (h: { percentile(p: number): number; max: number }, scale: number) => ({
   p50: h.percentile(50) / scale,
   p99: h.percentile(99) / scale,
@@ -66,6 +79,7 @@ process.on('message', (message) => {
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    schedWaitMs: schedWaitMs(),
     ...server.rooms.stats(),
     loop,
     storage,
