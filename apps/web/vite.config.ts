@@ -10,8 +10,23 @@ export default defineConfig({
   plugins: [react()],
   // Two Yjs copies in one bundle break `instanceof` checks and sync ("Yjs was already imported").
   resolve: { dedupe: ['yjs'] },
-  // One page app: the editor, React Flow and Yjs load together (about 240 kB gzipped).
-  build: { outDir: 'dist', emptyOutDir: true, sourcemap: true, chunkSizeWarningLimit: 1024 },
+  build: {
+    outDir: 'dist',
+    emptyOutDir: true,
+    sourcemap: true,
+    chunkSizeWarningLimit: 1024,
+    rolldownOptions: {
+      treeshake: {
+        // The protocol's entry re-exports its YAML import/export, so without this every page
+        // would load the YAML library; both are free of side effects, so they move to the
+        // YAML pane's chunk, the only code that calls them.
+        moduleSideEffects: [
+          { test: /[\\/]node_modules[\\/]yaml[\\/]/, sideEffects: false },
+          { test: /[\\/]packages[\\/]protocol[\\/]src[\\/]yaml\.ts$/, sideEffects: false },
+        ],
+      },
+    },
+  },
   server: {
     port: 5173,
     proxy: {

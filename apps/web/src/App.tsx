@@ -1,8 +1,13 @@
+import { Suspense, lazy } from 'react';
 import { useRoute } from './router/use-route';
 import { Link } from './ui/Link';
 import { ToastHost } from './ui/ToastHost';
-import { SessionsPage } from './sessions/SessionsPage';
 import { SessionPage } from './session/SessionPage';
+
+// The session list is its own chunk: a link to a session loads only what the editor needs.
+const SessionsPage = lazy(() =>
+  import('./sessions/SessionsPage').then((m) => ({ default: m.SessionsPage })),
+);
 
 /** The studio: the route decides the page; a session page keeps one connection per session. */
 export function App() {
@@ -34,7 +39,11 @@ export function App() {
         <div id="topbar-slot" className="topbar-slot" />
       </header>
       <main className="page">
-        {route.page === 'sessions' ? <SessionsPage /> : null}
+        {route.page === 'sessions' ? (
+          <Suspense fallback={<div className="empty">Loading…</div>}>
+            <SessionsPage />
+          </Suspense>
+        ) : null}
         {route.page === 'editor' || route.page === 'monitor' ? (
           <SessionPage key={route.sessionId} sessionId={route.sessionId} view={route.page} />
         ) : null}

@@ -1,15 +1,24 @@
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { addNode } from '@patchbay/document';
-import { useCallback, useEffect, useState } from 'react';
-import { CompositorEditor } from '../compositor/CompositorEditor';
-import { MonitorView } from '../monitor/MonitorView';
+import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
 import { useConnectionState, usePipeline } from '../session/hooks';
 import { useSession } from '../session/session-context';
-import { YamlPane } from '../yaml/YamlPane';
 import { GraphCanvas } from './GraphCanvas';
-import { Inspector } from './Inspector';
 import { freePosition, freshNodeId } from './node-ids';
 import { Palette } from './Palette';
+
+// The side panes and the monitor panel are chunks of their own, loaded when first shown: the
+// canvas draws without waiting for their code (the YAML pane brings the YAML library).
+const Inspector = lazy(() => import('./Inspector').then((m) => ({ default: m.Inspector })));
+const CompositorEditor = lazy(() =>
+  import('../compositor/CompositorEditor').then((m) => ({ default: m.CompositorEditor })),
+);
+const YamlPane = lazy(() => import('../yaml/YamlPane').then((m) => ({ default: m.YamlPane })));
+const MonitorView = lazy(() =>
+  import('../monitor/MonitorView').then((m) => ({ default: m.MonitorView })),
+);
+
+const loading = <div className="empty">Loading…</div>;
 
 type SideTab = 'inspector' | 'compositor' | 'yaml';
 
@@ -85,28 +94,32 @@ function EditorLayout() {
             </button>
           ))}
         </div>
-        {tab === 'inspector' ? (
-          selected ? (
-            <Inspector
+        <Suspense fallback={loading}>
+          {tab === 'inspector' ? (
+            selected ? (
+              <Inspector
+                pipeline={pipeline}
+                nodeId={selected}
+                onDeleted={() => setSelected(undefined)}
+              />
+            ) : (
+              <div className="empty">Select a node to edit its params.</div>
+            )
+          ) : null}
+          {tab === 'compositor' ? (
+            <CompositorEditor
               pipeline={pipeline}
-              nodeId={selected}
-              onDeleted={() => setSelected(undefined)}
+              nodeId={selectedKind === 'video::compositor' ? selected : undefined}
             />
-          ) : (
-            <div className="empty">Select a node to edit its params.</div>
-          )
-        ) : null}
-        {tab === 'compositor' ? (
-          <CompositorEditor
-            pipeline={pipeline}
-            nodeId={selectedKind === 'video::compositor' ? selected : undefined}
-          />
-        ) : null}
-        {tab === 'yaml' ? <YamlPane pipeline={pipeline} /> : null}
+          ) : null}
+          {tab === 'yaml' ? <YamlPane pipeline={pipeline} /> : null}
+        </Suspense>
       </aside>
       {monitorOpen ? (
         <section className="monitor-panel" data-testid="monitor-panel">
-          <MonitorView />
+          <Suspense fallback={loading}>
+            <MonitorView />
+          </Suspense>
         </section>
       ) : null}
     </div>

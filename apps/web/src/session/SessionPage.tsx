@@ -1,9 +1,8 @@
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { Suspense, lazy, useCallback, useEffect, useMemo, useState } from 'react';
 import { createPortal } from 'react-dom';
 import type { ViewStamp } from '@patchbay/protocol';
 import { useCatalog } from '../api/use-catalog';
 import { EditorView } from '../editor/EditorView';
-import { MonitorView } from '../monitor/MonitorView';
 import { controlClient } from './control';
 import { useConnectionState, useRuntime, useSessionConnection } from './hooks';
 import { Link } from '../ui/Link';
@@ -11,6 +10,10 @@ import { PresenceAvatars } from './PresenceAvatars';
 import { SessionContext } from './session-context';
 import type { SessionContextValue } from './session-context';
 import { StatusChip } from './StatusChip';
+
+const MonitorView = lazy(() =>
+  import('../monitor/MonitorView').then((m) => ({ default: m.MonitorView })),
+);
 
 /** `/s/:id` and `/s/:id/monitor`: one document connection and one event feed for the session. */
 export function SessionPage(props: { sessionId: string; view: 'editor' | 'monitor' }) {
@@ -52,7 +55,13 @@ export function SessionPage(props: { sessionId: string; view: 'editor' | 'monito
   return (
     <SessionContext.Provider value={value}>
       {slot ? createPortal(<SessionBar />, slot) : null}
-      {props.view === 'editor' ? <EditorView /> : <MonitorView full />}
+      {props.view === 'editor' ? (
+        <EditorView />
+      ) : (
+        <Suspense fallback={<div className="empty">Loading…</div>}>
+          <MonitorView full />
+        </Suspense>
+      )}
     </SessionContext.Provider>
   );
 }

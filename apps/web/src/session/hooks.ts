@@ -1,18 +1,20 @@
 import { readPipeline } from '@patchbay/document';
-import type { NodeState, Pipeline, ViewStamp } from '@patchbay/protocol';
+import type { ControlEvent, Pipeline, ViewStamp } from '@patchbay/protocol';
 import { useEffect, useMemo, useReducer, useRef, useState, useSyncExternalStore } from 'react';
-import { EMPTY_RUNTIME, applyEvent, withStates } from '../monitor/runtime-state';
+import { EMPTY_RUNTIME, applyEvent } from '../monitor/runtime-state';
 import type { RuntimeState } from '../monitor/runtime-state';
 import { showToast } from '../ui/toasts';
 import type { ControlClient, ControlError, LinkStatus } from './control-client';
+import { peekEarly, takeEarly } from './early-connection';
 import { SessionConnection } from './session-connection';
 import type { PresenceState } from './session-connection';
 
 /** The session's connection, made on mount and destroyed on unmount. */
 export function useSessionConnection(sessionId: string): SessionConnection | undefined {
-  const [conn, setConn] = useState<SessionConnection>();
+  // The page load's early connection draws on the first render, not after an effect.
+  const [conn, setConn] = useState<SessionConnection | undefined>(() => peekEarly(sessionId));
   useEffect(() => {
-    const c = new SessionConnection({ sessionId });
+    const c = takeEarly(sessionId) ?? new SessionConnection({ sessionId });
     setConn(c);
     return () => {
       c.destroy();
@@ -121,13 +123,31 @@ export function useRuntime(
   const stale = useRef(isStale);
   stale.current = isStale;
   useEffect(() => {
-    const offEvent = control.onEvent((e) =>
+    // Events that arrive together (a subscribe replays every node's state and stats) fold in
+    // one update and one render, not one render each.
+    let batch: ControlEvent[] = [];
+    let flushTimer: ReturnType<typeof setTimeout> | undefined;
+    const flush = () => {
+      flushTimer = undefined;
+      const events = batch;
+      batch = [];
+      const accept = (node: string, stamp: ViewStamp) => !stale.current(node, stamp);
       dispatch({
         kind: 'event',
-        apply: (s) => applyEvent(s, e, sessionId, (node, stamp) => !stale.current(node, stamp)),
-      }),
-    );
+        apply: (s) => events.reduce((acc, e) => applyEvent(acc, e, sessionId, accept), s),
+      });
+    };
+    const offEvent = control.onEvent((e) => {
+      batch.push(e);
+      flushTimer ??= setTimeout(flush, 0);
+    });
     const offError = control.onError((e: ControlError) => {
+      // Events that came before this error are folded first, so a later `creating` cannot
+      // clear the error it shows.
+      if (flushTimer !== undefined) {
+        clearTimeout(flushTimer);
+        flush();
+      }
       showToast('error', e.message, e.code);
       const nodes = new Map<string, string>();
       if (e.node) nodes.set(e.node, e.message);
@@ -139,20 +159,13 @@ export function useRuntime(
         });
       }
     });
-    const seed = async () => {
-      const r = await control.request({ type: 'subscribe', session: sessionId });
-      if (r.ok && r.value) {
-        const states: Record<string, NodeState> = r.value.states;
-        dispatch({ kind: 'event', apply: (s) => withStates(s, states) });
-      }
-    };
-    const offOpen = control.onOpen(() => void seed());
+    // The subscription (renewed on every reconnect) replays every node's state, the latest
+    // stats and view data as events, so the fold above sees the current picture.
     const unwatch = control.watch(sessionId);
-    if (control.status === 'connected') void seed();
     return () => {
+      if (flushTimer !== undefined) clearTimeout(flushTimer);
       offEvent();
       offError();
-      offOpen();
       unwatch();
       dispatch({ kind: 'reset' });
     };
