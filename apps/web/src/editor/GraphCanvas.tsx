@@ -22,6 +22,14 @@ import { connectionRefusal, inputHandles, outputHandles } from './pins';
 const nodeTypes = { pipeline: PipelineNodeView };
 /** Pointer positions sent to others at most this often. */
 const CURSOR_INTERVAL_MS = 50;
+/**
+ * A node's drawn size before it is measured (styles.css: `.pb-node` is 170 px wide at least;
+ * head and kind take 45 px, each pin row 17 px). With a size, React Flow draws nodes and fits
+ * the view in the first pass instead of drawing them hidden to measure them first.
+ */
+const NODE_WIDTH_PX = 170;
+const NODE_HEAD_PX = 45;
+const PIN_ROW_PX = 17;
 
 /** Whether two renderings of a node draw the same thing (the data is small plain JSON). */
 function sameNode(a: PipelineFlowNode, b: PipelineFlowNode): boolean {
@@ -106,6 +114,9 @@ export function GraphCanvas(props: {
         position: dragging[id] ?? node.position ?? auto.get(id) ?? { x: 0, y: 0 },
         data,
         selected: props.selected === id,
+        initialWidth: NODE_WIDTH_PX,
+        initialHeight:
+          NODE_HEAD_PX + PIN_ROW_PX * Math.max(data.inputs.length, data.outputs.length),
         ...(measured[id] ? { measured: measured[id] } : {}),
       };
       // An unchanged node keeps its object, so React Flow and the memoised view skip it.
