@@ -75,6 +75,9 @@ interface ServerStats {
   loop: { p50: number; p99: number; max: number };
   /** Storage call durations since the previous stats call, ms, by op. */
   storage: Record<string, { count: number; p50: number; p99: number; max: number }>;
+  /** Loop stalls over 100 ms (start on CLOCK_MONOTONIC), with the CPU and run-queue wait in them. */
+  stalls: { atMs: number; ms: number; cpuMs: number; waitMs: number }[];
+  gcPauses: { atMs: number; ms: number; kind: number }[];
 }
 
 type LoadMessage =
@@ -425,6 +428,14 @@ async function drive(): Promise<void> {
         max: round(fanoutStats.loop.max),
       },
       server_storage: storage,
+      // Seconds into the run, stall length, and the server's CPU and CPU wait within it (ms).
+      server_stalls: fanoutStats.stalls.map((st) => [
+        round((st.atMs - startMs) / 1000, 1),
+        round(st.ms, 0),
+        round(st.cpuMs, 0),
+        round(st.waitMs, 0),
+      ]),
+      server_gc_pauses_ms: fanoutStats.gcPauses.map((g) => round(g.ms, 0)),
       // Other work on the machine skews latency; this says how much there was.
       loadavg_1m: round(loadavg()[0] ?? Number.NaN, 1),
       rooms_measured: withRooms.rooms - base.rooms,

@@ -257,7 +257,7 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(shown).toEqual(ids.slice(0, MAX_AWARENESS_CLIENTS_PER_CONNECTION));
   });
 
-  it('awareness renewals are relayed together (AWARENESS_RENEWAL_BATCH_MS); a change goes at once with what waits', async () => {
+  it('awareness is coalesced: renewals are relayed together (AWARENESS_RENEWAL_BATCH_MS), a change takes waiting renewals along, a burst of changes (AWARENESS_CHANGE_INTERVAL_MS) ends on its last state', async () => {
     const s = await server();
     const a = raw(s, 'alice');
     const b = raw(s, 'bob');
@@ -309,6 +309,13 @@ describe('Yjs room server with the stock y-websocket client', () => {
     send(a, 5001, 3, { n: 3 });
     await waitFor(() => seen('5001@3'), 'the change');
     expect(relayed().at(-1)?.sort()).toEqual(['5001@3', '5002@3']);
+    // Ten changes sent back to back reach the others in fewer messages, ending on the last.
+    const beforeBurst = relayed().length;
+    for (let clock = 4; clock < 14; clock++) send(a, 5001, clock, { n: clock });
+    await waitFor(() => seen('5001@13'), 'the last change of the burst');
+    const burst = relayed().slice(beforeBurst);
+    expect(burst.length).toBeLessThan(10);
+    expect(burst.at(-1)).toEqual(['5001@13']);
   });
 
   it('a closed connection’s presence is removed for the others', async () => {

@@ -32,14 +32,17 @@ export const MAX_AWARENESS_CLIENTS_PER_CONNECTION = 8;
 /** Updates a connection may send ahead of its step 2 (see Room.applyClientUpdate). */
 export const MAX_HELD_UPDATES = 256;
 /**
- * Awareness renewals (a client re-sending an unchanged state so that others keep it; the stock
- * client does every 15 s) are relayed together at most this often. Each renewal goes to every
- * connection and every stock client echoes what it receives, so relaying each at once costs
- * n² messages per renewal round; a room that filled up at once renews all at once, and 200
- * clients made that 40,000 sends and 40,000 echoes in a second or two. State changes (cursors,
- * joins, leaves) are relayed at once, taking any waiting renewals with them. The delay is far
- * inside the 30 s after which a client drops a state that was not renewed.
+ * Awareness is relayed to every connection, and every stock client echoes what it receives, so
+ * relaying each entry at once costs n² messages when n clients change together (a room that
+ * filled up at once renews all at once: with 200 clients, 40,000 sends and 40,000 echoes in a
+ * second or two, stalling the room's updates). So entries are coalesced: a change (cursor,
+ * join, leave) goes at once when the previous relay is AWARENESS_CHANGE_INTERVAL_MS old, else
+ * with the next relay at that interval; a renewal (a client re-sending an unchanged state so
+ * others keep it; the stock client does every 15 s) waits up to AWARENESS_RENEWAL_BATCH_MS,
+ * far inside the 30 s after which clients drop a state that was not renewed.
  */
+export const AWARENESS_CHANGE_INTERVAL_MS = 50;
+/** See AWARENESS_CHANGE_INTERVAL_MS. */
 export const AWARENESS_RENEWAL_BATCH_MS = 1000;
 /** A connection whose unsent data exceeds this is too slow to follow the room and is closed. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
@@ -161,6 +164,9 @@ export class Room {
   /** Client ids whose state really changed in the awareness update being handled. */
   private awarenessChanged = new Set<number>();
   private awarenessTimer: ReturnType<typeof setTimeout> | null = null;
+  /** When the pending timer fires (performance.now() ms). */
+  private awarenessTimerAt = 0;
+  private lastAwarenessRelayAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly sessionId: string,
@@ -215,7 +221,7 @@ export class Room {
   /** Handles one binary frame from a connection. */
   receive(conn: RoomConnection, bytes: Uint8Array): void {
     if (conn.closed) return;
-    const parsed = parseFrame(bytes);
+    const parsed = parseFrame(bytes, (clientID, clock) => this.isEcho(conn, clientID, clock));
     if (!parsed.ok) {
       this.reject(conn, CloseCode.badMessage, parsed.error.message, 'malformed');
       return;
@@ -316,6 +322,16 @@ export class Room {
   }
 
   /**
+   * Whether an awareness entry is one the stock client relays back: another connection's entry
+   * with a clock the room already has. applyAwareness ignores those; the parser skips them.
+   */
+  private isEcho(conn: RoomConnection, clientID: number, clock: number): boolean {
+    if (this.owners.get(clientID) === conn) return false;
+    const known = this.awareness.meta.get(clientID);
+    return known !== undefined && clock <= known.clock;
+  }
+
+  /**
    * Stamps identity on a client's awareness and refuses entries it does not own: a client may
    * only set the client ids it introduced on this connection, never another user's.
    */
@@ -389,15 +405,28 @@ export class Room {
       }
     }
     this.awarenessChanged.clear();
-    if (changed) this.relayAwareness();
-    else this.awarenessTimer ??= setTimeout(this.relayAwareness, AWARENESS_RENEWAL_BATCH_MS);
+    const now = performance.now();
+    if (!changed) this.relayAwarenessAt(now + AWARENESS_RENEWAL_BATCH_MS);
+    else if (now - this.lastAwarenessRelayAt >= AWARENESS_CHANGE_INTERVAL_MS) this.relayAwareness();
+    else this.relayAwarenessAt(this.lastAwarenessRelayAt + AWARENESS_CHANGE_INTERVAL_MS);
   };
+
+  /** Makes sure a relay happens by `at` (performance.now() ms). */
+  private relayAwarenessAt(at: number): void {
+    if (this.awarenessTimer !== null) {
+      if (this.awarenessTimerAt <= at) return;
+      clearTimeout(this.awarenessTimer);
+    }
+    this.awarenessTimerAt = at;
+    this.awarenessTimer = setTimeout(this.relayAwareness, Math.max(0, at - performance.now()));
+  }
 
   /** Sends every waiting awareness change and renewal as one message. */
   private readonly relayAwareness = (): void => {
     if (this.awarenessTimer !== null) clearTimeout(this.awarenessTimer);
     this.awarenessTimer = null;
     if (this.awarenessPending.size === 0) return;
+    this.lastAwarenessRelayAt = performance.now();
     const ids = [...this.awarenessPending];
     this.awarenessPending.clear();
     const message = asBuffer(encodeAwarenessMessage(encodeAwarenessUpdate(this.awareness, ids)));

@@ -49,6 +49,45 @@ describe('y-websocket frames', () => {
     expect(!r.ok && r.error.code).toBe('bad_message');
   });
 
+  it('skips the awareness entries the caller ignores without parsing their states, but still checks their lengths', () => {
+    const frame = (entries: [number, number, string][], cut = 0) => {
+      const inner = encoding.createEncoder();
+      encoding.writeVarUint(inner, entries.length);
+      for (const [id, clock, text] of entries) {
+        encoding.writeVarUint(inner, id);
+        encoding.writeVarUint(inner, clock);
+        encoding.writeVarString(inner, text);
+      }
+      const bytes = encoding.toUint8Array(inner);
+      const e = encoding.createEncoder();
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint8Array(e, bytes.subarray(0, bytes.length - cut));
+      return encoding.toUint8Array(e);
+    };
+    const skip = (id: number, clock: number) => id === 1 && clock <= 5;
+    // The skipped entry's text is not JSON: it is never parsed.
+    const r = parseFrame(
+      frame([
+        [1, 5, 'not json'],
+        [2, 1, '{"cursor":2}'],
+        [1, 6, '{"cursor":1}'],
+      ]),
+      skip,
+    );
+    expect(r.ok && r.value).toEqual({
+      type: 'awareness',
+      entries: [
+        { clientID: 2, clock: 1, state: { cursor: 2 } },
+        { clientID: 1, clock: 6, state: { cursor: 1 } },
+      ],
+    });
+    // Without the callback the same frame is malformed.
+    expect(parseFrame(frame([[1, 5, 'not json']])).ok).toBe(false);
+    // A skipped entry whose length runs past the end is still malformed.
+    const cut = parseFrame(frame([[1, 5, '{"cursor":1}']], 3), skip);
+    expect(!cut.ok && cut.error.code).toBe('bad_message');
+  });
+
   it('100,000 seeded malformed frames are refused as values, never thrown', () => {
     const seed = 0xf00d;
     const next = createFrameFuzzer(seed, 1);

@@ -29,8 +29,19 @@ export type InboundFrame =
 
 const malformed = (what: string) => err(problem(ErrorCode.bad_message, what));
 
+/**
+ * Tells parseFrame which awareness entries the caller will ignore: those are checked for shape
+ * (lengths within the frame) but their state is not parsed, and they are left out of the
+ * result. The stock client echoes every awareness entry it receives, so in a room of n clients
+ * most entries that arrive are echoes of states the room already has.
+ */
+export type SkipAwarenessEntry = (clientID: number, clock: number) => boolean;
+
 /** Decodes and checks one inbound frame; bad_message for anything malformed or unknown. */
-export function parseFrame(bytes: Uint8Array): Result<InboundFrame> {
+export function parseFrame(
+  bytes: Uint8Array,
+  skipAwareness?: SkipAwarenessEntry,
+): Result<InboundFrame> {
   try {
     const decoder = decoding.createDecoder(bytes);
     const type = decoding.readVarUint(decoder);
@@ -56,7 +67,7 @@ export function parseFrame(bytes: Uint8Array): Result<InboundFrame> {
         break;
       }
       case MessageType.awareness: {
-        const entries = parseAwarenessUpdate(decoding.readVarUint8Array(decoder));
+        const entries = parseAwarenessUpdate(decoding.readVarUint8Array(decoder), skipAwareness);
         if (!entries.ok) return entries;
         frame = { type: 'awareness', entries: entries.value };
         break;
@@ -94,17 +105,26 @@ function nestingDepth(value: unknown): number {
   return max;
 }
 
-function parseAwarenessUpdate(update: Uint8Array): Result<AwarenessEntry[]> {
+function parseAwarenessUpdate(
+  update: Uint8Array,
+  skip: SkipAwarenessEntry | undefined,
+): Result<AwarenessEntry[]> {
   const decoder = decoding.createDecoder(update);
   const count = decoding.readVarUint(decoder);
   const entries: AwarenessEntry[] = [];
   for (let i = 0; i < count; i++) {
     const clientID = decoding.readVarUint(decoder);
     const clock = decoding.readVarUint(decoder);
-    const text = decoding.readVarString(decoder);
     if (!Number.isSafeInteger(clientID) || !Number.isSafeInteger(clock)) {
       return malformed('awareness client id or clock out of range');
     }
+    if (skip?.(clientID, clock)) {
+      const length = decoding.readVarUint(decoder);
+      if (length > update.length - decoder.pos) return malformed('awareness state past the end');
+      decoder.pos += length;
+      continue;
+    }
+    const text = decoding.readVarString(decoder);
     const state: unknown = JSON.parse(text);
     if (state !== null && (typeof state !== 'object' || Array.isArray(state))) {
       return malformed('an awareness state must be an object or null');

@@ -9,7 +9,7 @@
  * schedstat; null elsewhere).
  */
 import { readFileSync } from 'node:fs';
-import { createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import { PerformanceObserver, createHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import type { RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { STORAGE_LATENCY_METRIC } from '../../storage/sqlite-storage';
@@ -47,15 +47,49 @@ const server = await startTestServer({
 });
 process.stdout.write(`${JSON.stringify({ port: server.port })}\n`);
 
-/** Milliseconds the main thread has spent runnable but waiting for a CPU, since it started. */
-function schedWaitMs(): number | null {
+/** The main thread's [CPU ms, ms runnable but waiting for a CPU] since it started (Linux). */
+function schedstat(): [number, number] | null {
   try {
     const fields = readFileSync('/proc/self/schedstat', 'utf8').trim().split(/\s+/);
-    return Number(fields[1]) / 1e6;
+    return [Number(fields[0]) / 1e6, Number(fields[1]) / 1e6];
   } catch {
     return null;
   }
 }
+const schedWaitMs = () => schedstat()?.[1] ?? null;
+
+/**
+ * Loop stalls longer than STALL_MS since the previous 'stats', each with how much of it the
+ * main thread spent on a CPU and how much waiting for one (so a stall says whether the server
+ * was computing or starved), and the GC pauses longer than STALL_MS.
+ */
+const STALL_MS = 100;
+const TICK_MS = 10;
+let stalls: { atMs: number; ms: number; cpuMs: number; waitMs: number }[] = [];
+let gcPauses: { atMs: number; ms: number; kind: number }[] = [];
+const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
+let lastTick = { at: monoMs(), sched: schedstat() };
+setInterval(() => {
+  const now = { at: monoMs(), sched: schedstat() };
+  const ms = now.at - lastTick.at - TICK_MS;
+  if (ms > STALL_MS && stalls.length < 100 && now.sched && lastTick.sched) {
+    stalls.push({
+      atMs: lastTick.at,
+      ms,
+      cpuMs: now.sched[0] - lastTick.sched[0],
+      waitMs: now.sched[1] - lastTick.sched[1],
+    });
+  }
+  lastTick = now;
+}, TICK_MS).unref();
+new PerformanceObserver((list) => {
+  for (const e of list.getEntries()) {
+    if (e.duration > STALL_MS && gcPauses.length < 100) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind ?? -1;
+      gcPauses.push({ atMs: monoMs() - e.duration, ms: e.duration, kind });
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
 
 const ms = (h: { percentile(p: number): number; max: number }, scale: number) => ({
   p50: h.percentile(50) / scale,
@@ -75,6 +109,10 @@ process.on('message', (message) => {
   const loop = ms(loopDelay, 1e6);
   for (const h of storageUs.values()) h.reset();
   loopDelay.reset();
+  const seenStalls = stalls;
+  const seenGc = gcPauses;
+  stalls = [];
+  gcPauses = [];
   process.send?.({
     rss: memory.rss,
     heapUsed: memory.heapUsed,
@@ -83,7 +121,11 @@ process.on('message', (message) => {
     ...server.rooms.stats(),
     loop,
     storage,
+    stalls: seenStalls,
+    gcPauses: seenGc,
   });
+  // The gc above stalls the loop; the next tick must not count it.
+  lastTick = { at: monoMs(), sched: schedstat() };
 });
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
