@@ -132,8 +132,8 @@ async function main(): Promise<void> {
       });
     });
     await page.goto(`${server.url}/s/${id}`);
-    await page.waitForSelector('[data-testid="status-chip"][data-status="connected"]');
-    await page.click('[data-testid="node-mix"] .pb-node-kind');
+    await page.waitForSelector('[data-testid="session"][data-synced="true"]');
+    await page.click('[data-testid="node-title-mix"]');
     await page.waitForSelector('[data-testid="inspector"][data-node-id="mix"]');
     await page.click('[data-testid="side-tab-compositor"]');
     await page.waitForSelector('[data-testid="compositor-editor"][data-node-id="mix"]');

@@ -72,9 +72,7 @@ const round = (v: number): number => Math.round(v * 10) / 10;
 
 async function waitSynced(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid="status-chip"][data-status="connected"]');
-  await page.waitForFunction(
-    `document.querySelector('[data-testid="status-chip"]')?.title.includes('(synced)')`,
-  );
+  await page.waitForSelector('[data-testid="session"][data-synced="true"]');
 }
 
 async function main(): Promise<void> {
@@ -115,7 +113,7 @@ async function main(): Promise<void> {
     await b.goto(`${server.url}/s/${id}`);
     await waitSynced(b);
     for (const page of [a, b]) {
-      await page.click(`[data-testid="node-${EDITED}"] .pb-node-kind`);
+      await page.click(`[data-testid="node-title-${EDITED}"]`);
       await page.waitForSelector(`[data-testid="inspector"][data-node-id="${EDITED}"]`);
     }
 

@@ -143,7 +143,7 @@ test('[S7][S8] a layer opacity slid through 30 values never moves back while vie
   await a.page.mouse.move(x0, y);
   await a.page.mouse.down();
   // From the pressed value on (the press itself jumps to the pointer, wherever that is).
-  const shown = await recordShown(a.page, '[data-testid="layer-opacity"] .num', 'text');
+  const shown = await recordShown(a.page, '[data-testid="layer-opacity-value"]', 'text');
   let seen = echoes.count;
   for (let i = 1; i <= STEPS; i++) {
     await a.page.mouse.move(x0 + i * dx, y);
@@ -156,7 +156,7 @@ test('[S7][S8] a layer opacity slid through 30 values never moves back while vie
   expect(regressions(values, 1)).toBe(0);
   const final = (values.at(-1) as number).toFixed(2);
   for (const page of [a.page, b.page]) {
-    await expect(page.getByTestId('layer-opacity').locator('.num')).toHaveText(final);
+    await expect(page.getByTestId('layer-opacity-value')).toHaveText(final);
   }
   await expect
     .poll(async () => (await pipelineJson(request, id)).nodes.mix?.params)

@@ -140,9 +140,8 @@ export async function openSession(
 
 /** Waits until the status chip reads connected and the document has synced with the server. */
 export async function waitConnected(page: Page): Promise<void> {
-  const chip = page.getByTestId('status-chip');
-  await expect(chip).toHaveAttribute('data-status', 'connected');
-  await expect(chip).toHaveAttribute('title', /\(synced\)/);
+  await expect(page.getByTestId('status-chip')).toHaveAttribute('data-status', 'connected');
+  await expect(page.getByTestId('session')).toHaveAttribute('data-synced', 'true');
 }
 
 /** The canvas node `id` in a page. */
@@ -152,7 +151,7 @@ export function canvasNode(page: Page, id: string): Locator {
 
 /** Clicks a node on the canvas so the inspector (or compositor tab) edits it. */
 export async function selectNode(page: Page, id: string): Promise<void> {
-  await canvasNode(page, id).locator('.pb-node-kind').click();
+  await page.getByTestId(`node-title-${id}`).click();
   await expect(page.getByTestId('inspector')).toHaveAttribute('data-node-id', id);
 }
 

@@ -243,7 +243,9 @@ function LayerControls(props: {
         onPointerCancel={end}
         data-testid={`layer-${key}-slider`}
       />
-      <span className="num">{(local[key] ?? value).toFixed(2)}</span>
+      <span className="num" data-testid={`layer-${key}-value`}>
+        {(local[key] ?? value).toFixed(2)}
+      </span>
     </label>
   );
   return (

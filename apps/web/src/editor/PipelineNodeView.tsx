@@ -31,7 +31,7 @@ function PipelineNodeViewImpl(props: NodeProps<PipelineFlowNode>) {
       data-node-id={id}
       data-kind={data.kind}
     >
-      <div className="pb-node-head">
+      <div className="pb-node-head" data-testid={`node-title-${id}`}>
         <StateDot node={id} state={data.state} />
         <strong className="pb-node-id">{id}</strong>
       </div>

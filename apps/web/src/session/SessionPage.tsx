@@ -28,7 +28,7 @@ export function SessionPage(props: { sessionId: string; view: 'editor' | 'monito
   const runtime = useRuntime(control, props.sessionId, isStale);
   const slot = document.getElementById('topbar-slot');
   // Re-render when the connection is refused for good (4401/4403/4404).
-  useConnectionState(conn);
+  const { synced } = useConnectionState(conn);
   const [deleted, setDeleted] = useState(false);
   useEffect(
     () =>
@@ -55,13 +55,20 @@ export function SessionPage(props: { sessionId: string; view: 'editor' | 'monito
   return (
     <SessionContext.Provider value={value}>
       {slot ? createPortal(<SessionBar />, slot) : null}
-      {props.view === 'editor' ? (
-        <EditorView />
-      ) : (
-        <Suspense fallback={<div className="empty">Loading…</div>}>
-          <MonitorView full />
-        </Suspense>
-      )}
+      <div
+        className="session-root"
+        data-testid="session"
+        data-session-id={props.sessionId}
+        data-synced={synced ? 'true' : 'false'}
+      >
+        {props.view === 'editor' ? (
+          <EditorView />
+        ) : (
+          <Suspense fallback={<div className="empty">Loading…</div>}>
+            <MonitorView full />
+          </Suspense>
+        )}
+      </div>
     </SessionContext.Provider>
   );
 }
