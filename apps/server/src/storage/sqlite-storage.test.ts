@@ -12,12 +12,13 @@ import {
   SqliteStorage,
   openSqliteStorage,
 } from './sqlite-storage';
+import { SqliteThreadStorage } from './sqlite-thread-storage';
 import type { Storage } from './storage';
 import { describeStorageContract, replay } from './storage-contract';
 
 function openIn(
   dataDir: string,
-  extra: { compactEvery?: number; maintenanceThread?: boolean } = {},
+  extra: { compactEvery?: number; maintenanceThread?: boolean; thread?: boolean } = {},
 ): Storage {
   const r = openSqliteStorage({
     dataDir,
@@ -29,28 +30,30 @@ function openIn(
   return r.value;
 }
 
-describeStorageContract(
-  'sqlite',
-  async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'patchbay-storage-'));
-    let storage = openIn(dir);
-    return {
-      get storage() {
-        return storage;
-      },
-      reopen: async () => {
-        await storage.close();
-        storage = openIn(dir);
-        return storage;
-      },
-      cleanup: async () => {
-        await storage.close();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  },
-  { durable: true },
-);
+for (const thread of [true, false]) {
+  describeStorageContract(
+    thread ? 'sqlite on its own thread' : 'sqlite on the caller’s thread',
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'patchbay-storage-'));
+      let storage = openIn(dir, { thread });
+      return {
+        get storage() {
+          return storage;
+        },
+        reopen: async () => {
+          await storage.close();
+          storage = openIn(dir, { thread });
+          return storage;
+        },
+        cleanup: async () => {
+          await storage.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+    { durable: true },
+  );
+}
 
 describe('SQLite storage', () => {
   const dirs: string[] = [];
@@ -162,6 +165,7 @@ describe('SQLite storage', () => {
       logger,
       metrics: recordingMetrics(),
       compactEvery: 20,
+      thread: false,
     });
     if (!r.ok) throw new Error(r.error.message);
     const s = r.value;
@@ -194,6 +198,56 @@ describe('SQLite storage', () => {
       osc: { frequency_hz: 159 },
     });
     await reopened.close();
+  });
+
+  it('an append resolves only once the storage thread has committed it: another connection reads it at once', async () => {
+    const dir = tempDir();
+    const s = openIn(dir);
+    expect(s).toBeInstanceOf(SqliteThreadStorage);
+    await s.createSession({ id: 'a', name: 'A' });
+    const reader = new Database(join(dir, SQLITE_FILE_NAME));
+    const count = reader.prepare('SELECT count(*) AS n FROM updates WHERE session_id = ?');
+    const updates = paramUpdates(30);
+    for (const [i, u] of updates.entries()) {
+      expect((await s.appendUpdate('a', u)).ok).toBe(true);
+      expect((count.get(['a']) as { n: number }).n).toBe(i + 1);
+    }
+    reader.close();
+    await s.close();
+  });
+
+  it('a crashed storage thread: calls in flight fail with storage_failed, it is logged with that code, the next call starts a new thread, nothing acknowledged is lost', async () => {
+    const dir = tempDir();
+    const logged: { code?: unknown; msg: string }[] = [];
+    const logger = {
+      ...silentLogger,
+      error: (data: { code?: unknown }, msg: string) => logged.push({ ...data, msg }),
+      child: () => logger,
+    };
+    const r = openSqliteStorage({ dataDir: dir, logger, metrics: recordingMetrics() });
+    if (!r.ok) throw new Error(r.error.message);
+    const s = r.value;
+    if (!(s instanceof SqliteThreadStorage)) throw new Error('expected the thread storage');
+    await s.createSession({ id: 'a', name: 'A' });
+    const updates = paramUpdates(40);
+    for (const u of updates.slice(0, 20)) expect((await s.appendUpdate('a', u)).ok).toBe(true);
+    s.crashForTest();
+    // Sent after the crash request: the thread dies before answering it.
+    const inFlight = await s.appendUpdate('a', updates[20] as Uint8Array);
+    expect(!inFlight.ok && inFlight.error.code).toBe('storage_failed');
+    expect(logged).toContainEqual(
+      expect.objectContaining({ code: 'storage_failed', msg: 'storage thread stopped' }),
+    );
+    expect(s.started).toBe(1);
+    // The next calls run on a new thread; the refused update is appended again, as a room's
+    // clients re-send it when they resync.
+    for (const u of updates.slice(20)) expect((await s.appendUpdate('a', u)).ok).toBe(true);
+    expect(s.started).toBe(2);
+    const loaded = await s.loadUpdates('a');
+    expect(loaded.ok && replay(loaded.value).getMap('nodes').toJSON()).toEqual({
+      osc: { frequency_hz: 139 },
+    });
+    await s.close();
   });
 
   it('a snapshot of many overwrites of one param is the size of the document, not its history', async () => {

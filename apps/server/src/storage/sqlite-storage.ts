@@ -20,6 +20,7 @@ import type { Problem, Result } from '@patchbay/protocol';
 import type { Logger } from '@patchbay/engine';
 import type { ServerMetrics } from '../host/server-context';
 import { SQLITE_BUSY_TIMEOUT_MS, SqliteMaintenance } from './sqlite-maintenance';
+import { SqliteThreadStorage } from './sqlite-thread-storage';
 import { checkSessionId, checkSessionName, checkUpdate } from './storage';
 import type { CompactionReport, SessionRecord, Storage, StoredDocument } from './storage';
 
@@ -87,8 +88,34 @@ interface PendingAppend {
   readonly resolve: (result: Result<void>) => void;
 }
 
-/** Opens (creating when missing) the database under `dataDir`. */
-export function openSqliteStorage(options: SqliteStorageOptions): Result<Storage> {
+/**
+ * Opens (creating when missing) the database under `dataDir`. By default the storage runs on
+ * its own thread (`sqlite-thread-storage.ts`): the file is checked and prepared here first, so
+ * a bad data dir or file is still an error returned at once. `thread: false` runs it on the
+ * caller's thread.
+ */
+export function openSqliteStorage(
+  options: SqliteStorageOptions & { readonly thread?: boolean },
+): Result<Storage> {
+  if (options.thread === false || options.now !== undefined) return openSqliteStorageHere(options);
+  const prepared = openDatabase(options);
+  if (!prepared.ok) return prepared;
+  prepared.value.close();
+  return ok(new SqliteThreadStorage(options));
+}
+
+/** The storage on the caller's thread (the storage thread runs this). */
+export function openSqliteStorageHere(options: SqliteStorageOptions): Result<SqliteStorage> {
+  const opened = openDatabase(options);
+  if (!opened.ok) return opened;
+  const path = join(options.dataDir, SQLITE_FILE_NAME);
+  const db = opened.value;
+  // Checkpoints belong to the maintenance thread; never inside a commit on this loop.
+  if (options.maintenanceThread !== false) db.pragma('wal_autocheckpoint = 0');
+  return ok(new SqliteStorage(db, path, options));
+}
+
+function openDatabase(options: SqliteStorageOptions): Result<Database.Database> {
   const path = join(options.dataDir, SQLITE_FILE_NAME);
   let db: Database.Database;
   try {
@@ -116,13 +143,11 @@ export function openSqliteStorage(options: SqliteStorageOptions): Result<Storage
     db.pragma(`user_version = ${SCHEMA_VERSION}`);
     // A RESTART checkpoint on the maintenance thread holds the write lock for a moment.
     db.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
-    // Checkpoints belong to the maintenance thread; never inside a commit on this loop.
-    if (options.maintenanceThread !== false) db.pragma('wal_autocheckpoint = 0');
   } catch (cause) {
     db.close();
     return failed(options.logger, cause, `cannot prepare ${path}`, { op: 'open' });
   }
-  return ok(new SqliteStorage(db, path, options));
+  return ok(db);
 }
 
 /** The embedded Storage; `maintenance` is exposed for tests of its fallback. */
