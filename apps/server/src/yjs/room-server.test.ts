@@ -744,7 +744,7 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(s.rooms.stats().connections).toBe(1);
   });
 
-  it('publishes open rooms, connections and updates as metrics', async () => {
+  it('publishes open rooms, connections, updates and fan-out time as metrics', async () => {
     const s = await server();
     const a = provider(s, 'alice');
     await synced(a);
@@ -753,6 +753,11 @@ describe('Yjs room server with the stock y-websocket client', () => {
     params(a.doc).set('x', 1);
     params(a.doc).set('y', 2);
     await waitFor(() => (s.metrics.counters.get(YjsMetric.updates) ?? 0) >= 3, 'updates counted');
+    // Each stored and broadcast update reports how long the room took with it.
+    await waitFor(
+      () => s.metrics.observations.filter((o) => o.name === YjsMetric.fanout).length >= 3,
+      'fan-out times observed',
+    );
     a.destroy();
     await waitFor(() => s.metrics.gauges.get(YjsMetric.rooms) === 0, 'rooms back to 0');
     expect(s.metrics.gauges.get(YjsMetric.connections)).toBe(0);

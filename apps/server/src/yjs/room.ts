@@ -66,6 +66,8 @@ export const YjsMetric = {
   connections: 'patchbay_yjs_connections',
   updates: 'patchbay_yjs_updates_total',
   rejectedFrames: 'patchbay_yjs_rejected_frames_total',
+  /** Summary (ms): from an update applied to the room until it was stored and sent to all. */
+  fanout: 'patchbay_yjs_fanout_ms',
 } as const;
 
 /**
@@ -148,7 +150,13 @@ export interface RoomDeps {
 }
 
 type QueueItem =
-  | { readonly kind: 'update'; readonly update: Uint8Array; readonly origin: unknown }
+  | {
+      readonly kind: 'update';
+      readonly update: Uint8Array;
+      readonly origin: unknown;
+      /** performance.now() when the room got it. */
+      readonly at: number;
+    }
   | { readonly kind: 'send'; readonly conn: RoomConnection; readonly message: Uint8Array };
 
 export class Room {
@@ -437,7 +445,7 @@ export class Room {
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.deps.metrics.incCounter(YjsMetric.updates, {});
-    this.queue.push({ kind: 'update', update, origin });
+    this.queue.push({ kind: 'update', update, origin, at: performance.now() });
     void this.drain();
   };
 
@@ -510,6 +518,10 @@ export class Room {
       }
     }
     for (const item of batch) if (item.kind === 'send') item.conn.send(item.message);
+    const sent = performance.now();
+    for (const item of batch) {
+      if (item.kind === 'update') this.deps.metrics.observe(YjsMetric.fanout, {}, sent - item.at);
+    }
   }
 
   private async store(update: Uint8Array): Promise<Result<void>> {

@@ -4,7 +4,8 @@
  * Prints one JSON line `{"port": N}` once listening. With an IPC channel it answers the
  * message 'stats' with `{rss, heapUsed, cpuMs, rooms, connections, loop, storage}` (after a gc
  * when the process runs with --expose-gc): `loop` is the event-loop delay and `storage` the
- * storage call durations by op (ms percentiles), both since the previous 'stats';
+ * storage call durations by op (ms percentiles; `room_fanout` is the room's own time from an
+ * update applied to it being stored and written to every socket), both since the previous 'stats';
  * `schedWaitMs` is how long the main thread has waited for a CPU while runnable (Linux
  * schedstat; null elsewhere).
  */
@@ -13,6 +14,7 @@ import { PerformanceObserver, createHistogram, monitorEventLoopDelay } from 'nod
 import type { RecordableHistogram } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { STORAGE_LATENCY_METRIC } from '../../storage/sqlite-storage';
+import { YjsMetric } from '../room';
 import { startTestServer } from './test-server';
 
 const { values } = parseArgs({
@@ -38,8 +40,8 @@ const server = await startTestServer({
   // Rooms stay loaded between a test's clients, as in a studio with people coming and going.
   unloadDelayMs: 60_000,
   onObserve(name, labels, value) {
-    if (name !== STORAGE_LATENCY_METRIC) return;
-    const op = labels.op ?? '?';
+    if (name !== STORAGE_LATENCY_METRIC && name !== YjsMetric.fanout) return;
+    const op = name === YjsMetric.fanout ? 'room_fanout' : (labels.op ?? '?');
     let h = storageUs.get(op);
     if (h === undefined) storageUs.set(op, (h = createHistogram()));
     h.record(Math.max(1, Math.round(value * 1000)));
