@@ -379,8 +379,9 @@ async function drive(): Promise<void> {
   await new Promise((r) => server.child.once('exit', r));
   rmSync(dataDir, { recursive: true, force: true });
 
+  const { room_fanout: roomFanout, ...storageOps } = fanoutStats.storage;
   const storage = Object.fromEntries(
-    Object.entries(fanoutStats.storage).map(([op, s]) => [
+    Object.entries(storageOps).map(([op, s]) => [
       op,
       { count: s.count, p50_ms: round(s.p50, 3), p99_ms: round(s.p99, 3), max_ms: round(s.max, 1) },
     ]),
@@ -426,6 +427,12 @@ async function drive(): Promise<void> {
         p50: round(fanoutStats.loop.p50),
         p99: round(fanoutStats.loop.p99),
         max: round(fanoutStats.loop.max),
+      },
+      // The room's own part: from an update applied to it to stored and written to every socket.
+      server_room_fanout_ms: roomFanout && {
+        p50: round(roomFanout.p50, 3),
+        p99: round(roomFanout.p99, 3),
+        max: round(roomFanout.max, 1),
       },
       server_storage: storage,
       // Seconds into the run, stall length, and the server's CPU and CPU wait within it (ms).

@@ -66,7 +66,7 @@ const schedWaitMs = () => schedstat()?.[1] ?? null;
  * was computing or starved), and the GC pauses longer than STALL_MS.
  */
 const STALL_MS = 100;
-const TICK_MS = 10;
+const TICK_MS = 50;
 let stalls: { atMs: number; ms: number; cpuMs: number; waitMs: number }[] = [];
 let gcPauses: { atMs: number; ms: number; kind: number }[] = [];
 const monoMs = () => Number(process.hrtime.bigint()) / 1e6;
