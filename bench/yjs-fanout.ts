@@ -68,6 +68,8 @@ interface ServerStats {
   rss: number;
   heapUsed: number;
   cpuMs: number;
+  /** The kernel's part of cpuMs (socket writes on loopback do the receiving side's work too). */
+  cpuSystemMs: number;
   schedWaitMs: number | null;
   rooms: number;
   connections: number;
@@ -413,6 +415,10 @@ async function drive(): Promise<void> {
       load_cpu_pct: loadCpuMs.map((ms) => round((ms / elapsedMs) * 100, 0)),
       // CPU per delivered edit: what the latency would cost on an idle machine.
       server_cpu_us_per_delivery: round((serverCpuMs * 1000) / samples, 1),
+      server_cpu_kernel_share: round(
+        (fanoutStats.cpuSystemMs - serverBefore.cpuSystemMs) / serverCpuMs,
+        2,
+      ),
       load_cpu_us_per_delivery: round((loadCpuMs.reduce((a, b) => a + b, 0) * 1000) / samples, 1),
       // Time spent runnable but waiting for a CPU (other processes had both cores), as a share
       // of the run: what the machine's other work added.

@@ -119,6 +119,7 @@ process.on('message', (message) => {
     rss: memory.rss,
     heapUsed: memory.heapUsed,
     cpuMs: (cpu.user + cpu.system) / 1000,
+    cpuSystemMs: cpu.system / 1000,
     schedWaitMs: schedWaitMs(),
     ...server.rooms.stats(),
     loop,
