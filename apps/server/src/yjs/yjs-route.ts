@@ -103,10 +103,68 @@ export function createYjsRoute(options: YjsRouteOptions): MiddlewareHandler {
 // A close reason is limited to 123 bytes by the protocol (ws throws beyond it).
 const MAX_CLOSE_REASON_BYTES = 123;
 
+/**
+ * A server's binary WebSocket frame for `payload` (FIN, opcode 2, unmasked): header and payload
+ * in one Buffer (RFC 6455 §5.2).
+ */
+export function binaryFrame(payload: Uint8Array): Buffer {
+  const n = payload.byteLength;
+  const header = n < 126 ? 2 : n < 65536 ? 4 : 10;
+  const frame = Buffer.allocUnsafe(header + n);
+  frame[0] = 0x82;
+  if (n < 126) frame[1] = n;
+  else if (n < 65536) {
+    frame[1] = 126;
+    frame.writeUInt16BE(n, 2);
+  } else {
+    frame[1] = 127;
+    frame.writeUInt32BE(Math.floor(n / 2 ** 32), 2);
+    frame.writeUInt32BE(n % 2 ** 32, 6);
+  }
+  frame.set(payload, header);
+  return frame;
+}
+
+/** The parts of a `ws` server socket that a frame written straight to its stream needs. */
+interface WsInternals {
+  _socket?: { writable: boolean; write(chunk: Buffer): boolean };
+  _sender?: { _state?: number; _queue?: unknown[] };
+}
+
+// A room sends one message object to every connection: it is framed once, here.
+const frames = new WeakMap<Uint8Array, Buffer>();
+
+/**
+ * Writes a message to the socket's stream as a frame built once per message. ws would build a
+ * header and queue two chunks for each of a broadcast's hundreds of sockets; this is one write.
+ * Only while ws's sender is idle (no compression and no queued Blob, which this server never
+ * uses), so frames stay in order; otherwise, and for anything unexpected, ws sends it.
+ */
+function sendFramed(raw: WebSocket, data: Uint8Array): void {
+  const ws = raw as unknown as WsInternals;
+  const socket = ws._socket;
+  const sender = ws._sender;
+  if (
+    socket === undefined ||
+    !socket.writable ||
+    sender?._state !== 0 ||
+    (sender._queue?.length ?? 0) > 0
+  ) {
+    raw.send(data);
+    return;
+  }
+  let frame = frames.get(data);
+  if (frame === undefined) {
+    frame = binaryFrame(data);
+    frames.set(data, frame);
+  }
+  socket.write(frame);
+}
+
 function socketOf(raw: WebSocket): YjsSocket {
   return {
     send: (data) => {
-      if (raw.readyState === raw.OPEN) raw.send(data);
+      if (raw.readyState === raw.OPEN) sendFramed(raw, data);
     },
     close: (code, reason) => {
       let short = reason;
