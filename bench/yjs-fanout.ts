@@ -4,7 +4,7 @@
  * update stored before it is broadcast). Measures edit → every-other-client latency, then RSS
  * per open room (100 more rooms, one client and a small pipeline each).
  *
- * One file, two roles: the default run drives the benchmark; `--load URL INDEX` is a load
+ * One file, two roles: the default run drives the benchmark; `--load URL COUNT` is a load
  * process holding its share of the clients (clients are spread over LOAD_PROCESSES processes so
  * that decoding 40,000 deliveries/s is not one thread's queue). The server is apps/server's
  * `serve-rooms.ts`, started by path (a benchmark does not import an app).
@@ -127,7 +127,7 @@ function next<T extends { type: string }>(child: ChildProcess, type: T['type']):
   });
 }
 
-/** A load process: `count` clients, of which `writers` (indices into all writers) edit. */
+/** A load process: `count` clients; the driver later names which of them write (as which writer). */
 async function runLoad(url: string, count: number): Promise<void> {
   // Each stock provider adds a process 'exit' listener.
   process.setMaxListeners(0);
