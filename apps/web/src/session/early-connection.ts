@@ -2,6 +2,7 @@
  * The session a page load opens, connected before React's first render: the document syncs
  * over the network while the studio's code runs and draws, instead of after it.
  */
+import { adoptingWebSocket, takeEarlySocket } from './early-socket';
 import { SessionConnection } from './session-connection';
 
 let early: SessionConnection | undefined;
@@ -9,7 +10,11 @@ let early: SessionConnection | undefined;
 /** Starts connecting to `sessionId` now; the session page adopts the connection when it mounts. */
 export function openEarly(sessionId: string): void {
   early?.destroy();
-  early = new SessionConnection({ sessionId });
+  const socket = takeEarlySocket();
+  early = new SessionConnection({
+    sessionId,
+    ...(socket ? { WebSocketPolyfill: adoptingWebSocket(socket) } : {}),
+  });
 }
 
 /** The early connection to `sessionId`, if one is waiting (it stays waiting). */

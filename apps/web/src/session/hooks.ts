@@ -24,20 +24,17 @@ export function useSessionConnection(sessionId: string): SessionConnection | und
   return conn;
 }
 
-/** A counter bumped by `subscribe`'s notifications: a cheap way to re-render on change. */
-function useVersion(subscribe: ((l: () => void) => () => void) | undefined): number {
-  const version = useRef(0);
-  const sub = useMemo(
-    () => (l: () => void) =>
-      subscribe
-        ? subscribe(() => {
-            version.current++;
-            l();
-          })
-        : () => {},
-    [subscribe],
-  );
-  return useSyncExternalStore(sub, () => version.current);
+/**
+ * Re-renders on `subscribe`'s notifications. The snapshot is a version the connection keeps
+ * itself, so a change between the render and the subscription is not missed (the connection
+ * may be older than the view: a page load opens it before the first render).
+ */
+function useVersion(
+  subscribe: ((l: () => void) => () => void) | undefined,
+  version: () => number,
+): number {
+  const sub = useMemo(() => subscribe ?? (() => () => {}), [subscribe]);
+  return useSyncExternalStore(sub, version);
 }
 
 /** Link status, sync and undo availability of a connection. */
@@ -51,7 +48,7 @@ export function useConnectionState(conn: SessionConnection | undefined): {
     () => (conn ? (l: () => void) => conn.subscribe(l) : undefined),
     [conn],
   );
-  useVersion(subscribe);
+  useVersion(subscribe, () => conn?.version ?? 0);
   return {
     status: conn?.status ?? 'connecting',
     synced: conn?.synced ?? false,
@@ -80,7 +77,7 @@ export function usePipeline(conn: SessionConnection | undefined): Pipeline {
         : undefined,
     [conn],
   );
-  const version = useVersion(subscribe);
+  const version = useVersion(subscribe, () => conn?.docVersion ?? 0);
   return useMemo(
     () => (conn ? readPipeline(conn.doc) : { mode: 'dynamic', nodes: {}, connections: {} }),
     [conn, version],
@@ -99,7 +96,7 @@ export function usePeers(conn: SessionConnection | undefined): Map<number, Prese
         : undefined,
     [conn],
   );
-  const version = useVersion(subscribe);
+  const version = useVersion(subscribe, () => conn?.presenceVersion ?? 0);
   return useMemo(() => conn?.peers() ?? new Map(), [conn, version]);
 }
 

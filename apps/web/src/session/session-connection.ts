@@ -49,6 +49,9 @@ export class SessionConnection {
   #everConnected = false;
   #synced = false;
   #refused: string | undefined;
+  #version = 0;
+  #docVersion = 0;
+  #presenceVersion = 0;
   readonly #listeners = new Set<() => void>();
   readonly #randomUuid: () => string;
 
@@ -58,6 +61,8 @@ export class SessionConnection {
     this.#randomUuid = o.randomUuid ?? (() => crypto.randomUUID());
     this.stamper = new ClientStamper(this.#randomUuid);
     this.undo = createUndoManager(this.doc, this.origin);
+    // Counted from the start, so a view that subscribes late still sees that something changed.
+    this.doc.on('update', () => this.#docVersion++);
     const url = new URL(o.yjsUrl ?? socketUrl('/yjs'));
     const params: Record<string, string> = {};
     for (const [k, v] of url.searchParams) params[k] = v;
@@ -71,6 +76,7 @@ export class SessionConnection {
         ...(o.WebSocketPolyfill ? { WebSocketPolyfill: o.WebSocketPolyfill } : {}),
       },
     );
+    this.provider.awareness.on('change', () => this.#presenceVersion++);
     this.provider.on('status', ({ status }: { status: string }) => {
       if (status === 'connected') {
         // S1: every reconnect is a new connection with a new nonce and fresh revisions.
@@ -118,6 +124,21 @@ export class SessionConnection {
     return this.#synced;
   }
 
+  /** Bumped on every status, sync or undo-stack change. */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** Bumped on every document update since this connection was made. */
+  get docVersion(): number {
+    return this.#docVersion;
+  }
+
+  /** Bumped on every presence (awareness) change since this connection was made. */
+  get presenceVersion(): number {
+    return this.#presenceVersion;
+  }
+
   /** Listen for status, sync and undo-stack changes. */
   subscribe(listener: () => void): () => void {
     this.#listeners.add(listener);
@@ -158,6 +179,7 @@ export class SessionConnection {
   }
 
   #emit(): void {
+    this.#version++;
     for (const l of this.#listeners) l();
   }
 }
