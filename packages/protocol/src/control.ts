@@ -651,7 +651,8 @@ function unknownPayloadType(
 }
 
 function readId(value: unknown): RequestId | undefined {
-  if (!isRecord(value)) return undefined;
+  // Events carry no id: skip zod, whose failed parse builds an error object every time.
+  if (!isRecord(value) || value.id === undefined) return undefined;
   const parsed = RequestIdSchema.safeParse(value.id);
   return parsed.success ? parsed.data : undefined;
 }
