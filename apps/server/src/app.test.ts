@@ -1,5 +1,6 @@
 /** The HTTP surface of the real server in-process (127.0.0.1, port 0, SQLite in a temp dir). */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -448,4 +449,21 @@ describe('body limits', () => {
     } as RequestInit);
     expect(chunked.status).toBe(413);
   });
+});
+
+describe('shutdown', () => {
+  it('a client that never finishes its request does not hold up close(): its socket is closed after a short grace', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'patchbay-close-'));
+    const own = await createServer({ dataDir: dir, hostname: '127.0.0.1', demo: false });
+    const { port } = new URL(own.url);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    // Headers never end: Node counts the connection as busy until headersTimeout (60 s).
+    socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
+    const closedByServer = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    const closing = own.close();
+    await closedByServer;
+    await closing;
+    rmSync(dir, { recursive: true, force: true });
+  }, 15_000);
 });

@@ -86,6 +86,9 @@ export interface PatchbayServer {
   close(): Promise<void>;
 }
 
+/** How long a shutdown lets HTTP requests still running finish before closing their sockets. */
+const SHUTDOWN_GRACE_MS = 1_000;
+
 /** Builds the Hono app from its parts (no listening, no files). */
 export function createApp(parts: {
   sessions: SessionManager;
@@ -301,7 +304,15 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
           .catch((e: unknown) => log.warn({ err: e }, 'model unload failed'));
         await rooms.close();
         for (const client of wss.clients) client.terminate();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          // close() waits for every HTTP connection to end: idle keep-alive ones (a browser
+          // holds several) are closed now, requests still running get a short grace.
+          if ('closeIdleConnections' in server) {
+            server.closeIdleConnections();
+            setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS).unref();
+          }
+        });
         await storage.close();
         log.info({}, 'patchbay stopped');
       })();
