@@ -1,4 +1,4 @@
-import type { Clock, NodeDefinition, NodePins } from '@patchbay/engine';
+import type { Clock, NodeDefinition, NodePins, Packet } from '@patchbay/engine';
 import { defineNode } from '@patchbay/engine';
 import type { StopReason } from '@patchbay/protocol';
 import { assertNever, err } from '@patchbay/protocol';
@@ -201,4 +201,15 @@ async function startWithin(
   } finally {
     cancel();
   }
+}
+
+/** An adapter's input check: the packet as `type`, or a `bad_input` error naming `what` it takes. */
+export function expectType<T extends Packet['type']>(
+  packet: Packet,
+  type: T,
+  what: string,
+): Extract<Packet, { type: T }> {
+  if (packet.type !== type)
+    throw new CodecError('bad_input', `input must be ${what}, not a ${packet.type} packet`);
+  return packet as Extract<Packet, { type: T }>;
 }

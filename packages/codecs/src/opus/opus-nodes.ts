@@ -1,5 +1,6 @@
-import type { AudioPacket, OpusPacket, Packet } from '@patchbay/engine';
+import type { AudioPacket, OpusPacket } from '@patchbay/engine';
 import { z } from 'zod';
+import { expectType } from '../codec-node';
 import type { CodecNodeSpec } from '../codec-node';
 import { CodecError } from '../errors';
 import { OPUS_SAMPLE_RATE } from './opus-packet';
@@ -116,13 +117,3 @@ export const opusDecoderSpec: CodecNodeSpec<OpusDecoderParams> = {
     },
   }),
 };
-
-function expectType<T extends Packet['type']>(
-  packet: Packet,
-  type: T,
-  what: string,
-): Extract<Packet, { type: T }> {
-  if (packet.type !== type)
-    throw new CodecError('bad_input', `input must be ${what}, not a ${packet.type} packet`);
-  return packet as Extract<Packet, { type: T }>;
-}

@@ -1,5 +1,6 @@
-import type { EncodedVideoPacket, Packet, VideoPacket } from '@patchbay/engine';
+import type { EncodedVideoPacket, VideoPacket } from '@patchbay/engine';
 import { z } from 'zod';
+import { expectType } from '../codec-node';
 import type { CodecNodeSpec } from '../codec-node';
 import { CodecError } from '../errors';
 import { createVpxDecoder, createVpxEncoder } from './vpx-codec';
@@ -171,13 +172,3 @@ function vpxDecoderSpec(codec: VpxCodec): CodecNodeSpec<VpxDecoderParams> {
 
 export const vp8DecoderSpec = vpxDecoderSpec('vp8');
 export const vp9DecoderSpec = vpxDecoderSpec('vp9');
-
-function expectType<T extends Packet['type']>(
-  packet: Packet,
-  type: T,
-  what: string,
-): Extract<Packet, { type: T }> {
-  if (packet.type !== type)
-    throw new CodecError('bad_input', `input must be ${what}, not a ${packet.type} packet`);
-  return packet as Extract<Packet, { type: T }>;
-}
