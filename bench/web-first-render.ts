@@ -8,11 +8,11 @@
  * /usr/bin/chromium). The server (apps/server/src/main.ts) runs as its own process on a
  * temporary data directory, started by path (a benchmark does not import an app).
  */
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServer } from './studio-server';
 import { chromium } from '@playwright/test';
 import type { Page } from '@playwright/test';
 
@@ -36,31 +36,6 @@ function pipelineYaml(): string {
     );
   }
   return `${lines.join('\n')}\n`;
-}
-
-async function startServer(dataDir: string): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
-    cwd: repo,
-    env: { ...process.env, PORT: '0', PATCHBAY_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const url = await new Promise<string>((res, rej) => {
-    let out = '';
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /"url":"(http:\/\/[^"]+)"/.exec(out);
-      if (m?.[1]) res(m[1].replace('localhost', '127.0.0.1'));
-    });
-    child.once('exit', (code) => rej(new Error(`server exited ${code}`)));
-  });
-  const exited = new Promise<void>((res) => child.once('exit', () => res()));
-  return {
-    url,
-    stop: async () => {
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
 }
 
 function percentile(sorted: readonly number[], p: number): number {
