@@ -318,9 +318,11 @@ describe('Yjs room server with the stock y-websocket client', () => {
     send(b, 5002, 2, { n: 2 });
     await waitFor(() => seen('5001@2') || seen('5002@2'), 'the renewals');
     // One message with both; the two sockets may arrive in either order.
-    expect(relayed().slice(before).map((entries) => entries.sort())).toEqual([
-      ['5001@2', '5002@2'],
-    ]);
+    expect(
+      relayed()
+        .slice(before)
+        .map((entries) => entries.sort()),
+    ).toEqual([['5001@2', '5002@2']]);
     // A renewal waits; the change that follows takes it along in the same message.
     send(b, 5002, 3, { n: 2 });
     await handled(b);
