@@ -21,6 +21,7 @@ import { fork, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, setPriority, tmpdir } from 'node:os';
+import { PerformanceObserver, monitorEventLoopDelay } from 'node:perf_hooks';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -33,6 +34,13 @@ const WRITERS = Number(process.env.YJS_FANOUT_WRITERS ?? 20);
 const LOAD_PROCESSES = Number(process.env.YJS_FANOUT_LOAD_PROCESSES ?? 4);
 const EDITS_PER_WRITER_PER_S = 10;
 const DURATION_MS = Number(process.env.YJS_FANOUT_SECONDS ?? 20) * 1000;
+/**
+ * Writers edit this long before the measured part starts: the first second of edits meets
+ * every process's code still unoptimised (V8 compiling the paths of Yjs, ws and the room on
+ * five processes at once), which stalls the load processes for 150–500 ms. Those edits are
+ * reported apart (`warmup_latency_p99_ms`), not mixed into the steady state.
+ */
+const WARMUP_MS = Number(process.env.YJS_FANOUT_WARMUP_SECONDS ?? 3) * 1000;
 const ROOMS_FOR_RSS = 100;
 const SESSION = 'fanout';
 /**
@@ -89,18 +97,21 @@ type LoadMessage =
   | {
       type: 'result';
       latencies: Float64Array;
+      warmupLatencies: Float64Array;
       unmatched: number;
       cpuMs: number;
       schedWaitMs: number;
-      edits: number;
+      gc: { count: number; totalMs: number; maxMs: number; over50: number };
+      loop: { p99: number; max: number };
     };
 
 type DriverMessage =
   | { type: 'create_mix' }
   | { type: 'wait_mix' }
   | { type: 'start'; atMs: number; writers: number[] }
+  | { type: 'measure' }
   | { type: 'stop' }
-  | { type: 'latencies'; sends: [number, number[]][] }
+  | { type: 'latencies'; sends: [number, number[]][]; fromMs: number }
   | { type: 'close' };
 
 function connect(url: string, session: string): Promise<WebsocketProvider> {
@@ -175,7 +186,17 @@ async function runLoad(url: string, count: number): Promise<void> {
   const timers: NodeJS.Timeout[] = [];
   let cpuBefore = process.cpuUsage();
   let waitBefore = schedWaitMs();
-  let edits = 0;
+  // This process's own pauses: a pause here delays all of its clients at once.
+  const gc = { count: 0, totalMs: 0, maxMs: 0, over50: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.totalMs += e.duration;
+      gc.maxMs = Math.max(gc.maxMs, e.duration);
+      if (e.duration > 50) gc.over50++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   let stopped = false;
   send({ type: 'synced' });
 
@@ -192,8 +213,6 @@ async function runLoad(url: string, count: number): Promise<void> {
         })();
         return;
       case 'start': {
-        cpuBefore = process.cpuUsage();
-        waitBefore = schedWaitMs();
         const period = 1000 / EDITS_PER_WRITER_PER_S;
         m.writers.forEach((writer, i) => {
           const client = clients[i] as WebsocketProvider;
@@ -206,7 +225,6 @@ async function runLoad(url: string, count: number): Promise<void> {
             seq++;
             times[seq] = monoMs();
             params.set(`w${writer}`, seq);
-            edits++;
           };
           // Staggered over the period so the room's 200 edits/s spread evenly.
           const firstAt = m.atMs + (writer * period) / WRITERS;
@@ -220,6 +238,12 @@ async function runLoad(url: string, count: number): Promise<void> {
         });
         return;
       }
+      case 'measure':
+        cpuBefore = process.cpuUsage();
+        waitBefore = schedWaitMs();
+        Object.assign(gc, { count: 0, totalMs: 0, maxMs: 0, over50: 0 });
+        loopDelay.enable();
+        return;
       case 'stop':
         stopped = true;
         for (const t of timers) clearInterval(t);
@@ -229,21 +253,25 @@ async function runLoad(url: string, count: number): Promise<void> {
         const cpu = process.cpuUsage(cpuBefore);
         const sentAt = new Map(m.sends);
         const latencies = new Float64Array(records);
+        const warmup: number[] = [];
         let n = 0;
         let unmatched = 0;
         for (let i = 0; i < records; i++) {
           const code = codes[i] as number;
           const t = sentAt.get(Math.floor(code / SEQ_SPAN))?.[code % SEQ_SPAN];
           if (t === undefined) unmatched++;
-          else latencies[n++] = (arrivals[i] as number) - t;
+          else if (t >= m.fromMs) latencies[n++] = (arrivals[i] as number) - t;
+          else warmup.push((arrivals[i] as number) - t);
         }
         send({
           type: 'result',
           latencies: latencies.slice(0, n),
+          warmupLatencies: Float64Array.from(warmup),
           unmatched,
           cpuMs: (cpu.user + cpu.system) / 1000,
           schedWaitMs: schedWaitMs() - waitBefore,
-          edits,
+          gc,
+          loop: { p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
         });
         return;
       }
@@ -308,7 +336,12 @@ async function drive(): Promise<void> {
   const loads = shares.map((_, i) =>
     fork(self, ['--load', server.url, String(shares[i]?.clients)], {
       cwd: repo,
-      execArgv: ['--import', 'tsx'],
+      // e.g. YJS_FANOUT_LOAD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile them.
+      execArgv: [
+        ...(process.env.YJS_FANOUT_LOAD_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+        '--import',
+        'tsx',
+      ],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'advanced',
     }),
@@ -325,12 +358,15 @@ async function drive(): Promise<void> {
   );
   await sleep(1000);
 
+  const atMs = monoMs() + 200;
+  loads.forEach((l, i) => tell(l, { type: 'start', atMs, writers: shares[i]?.writers ?? [] }));
+  await sleep(atMs - monoMs() + WARMUP_MS);
+  // The measured part: edits sent from here on, and the CPU, GC and histograms from here on.
   await server.stats(); // resets the server's loop-delay and storage histograms
   const serverBefore = await server.stats();
   const startMs = monoMs();
-  const atMs = startMs + 200;
-  loads.forEach((l, i) => tell(l, { type: 'start', atMs, writers: shares[i]?.writers ?? [] }));
-  await sleep(atMs - monoMs() + DURATION_MS);
+  for (const l of loads) tell(l, { type: 'measure' });
+  await sleep(DURATION_MS);
   const sentReplies = loads.map((l) => next<Extract<LoadMessage, { type: 'sent' }>>(l, 'sent'));
   for (const l of loads) tell(l, { type: 'stop' });
   const sends = (await Promise.all(sentReplies)).flatMap((r) => r.sends);
@@ -340,7 +376,7 @@ async function drive(): Promise<void> {
   const results = await Promise.all(
     loads.map((l) => {
       const p = next<Extract<LoadMessage, { type: 'result' }>>(l, 'result');
-      tell(l, { type: 'latencies', sends });
+      tell(l, { type: 'latencies', sends, fromMs: startMs });
       return p;
     }),
   );
@@ -356,7 +392,8 @@ async function drive(): Promise<void> {
     at += r.latencies.length;
   }
   sorted.sort();
-  const edits = results.reduce((n, r) => n + r.edits, 0);
+  const edits = sends.reduce((n, [, times]) => n + times.filter((t) => t >= startMs).length, 0);
+  const warmupSorted = new Float64Array(results.flatMap((r) => [...r.warmupLatencies])).sort();
   const loadCpuMs = results.map((r) => r.cpuMs);
   const serverCpuMs = fanoutStats.cpuMs - serverBefore.cpuMs;
 
@@ -409,6 +446,8 @@ async function drive(): Promise<void> {
       // Negative would mean the clocks disagree; CLOCK_MONOTONIC is shared, so it is > 0.
       latency_min_ms: round(sorted[0] ?? Number.NaN, 3),
       target_p99_ms: 10,
+      warmup_s: WARMUP_MS / 1000,
+      warmup_latency_p99_ms: round(percentile(warmupSorted, 99)),
       server_rss_mb_during_fanout: round(fanoutStats.rss / 2 ** 20, 1),
       // Shares of one core (the machine has 2).
       server_cpu_pct: round((serverCpuMs / elapsedMs) * 100, 0),
@@ -429,6 +468,14 @@ async function drive(): Promise<void> {
         0,
       ),
       load_cpu_wait_pct: results.map((r) => round((r.schedWaitMs / elapsedMs) * 100, 0)),
+      // Each load process's GC (count, total ms, longest ms, pauses over 50 ms) and loop delay.
+      load_gc: results.map((r) => [
+        r.gc.count,
+        round(r.gc.totalMs, 0),
+        round(r.gc.maxMs, 0),
+        r.gc.over50,
+      ]),
+      load_loop_delay_ms: results.map((r) => [round(r.loop.p99, 1), round(r.loop.max, 0)]),
       server_loop_delay_ms: {
         p50: round(fanoutStats.loop.p50),
         p99: round(fanoutStats.loop.p99),
