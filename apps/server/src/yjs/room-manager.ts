@@ -37,6 +37,8 @@ export interface RoomManagerOptions {
   readonly maxFrameBytes?: number;
   readonly pingIntervalMs?: number;
   readonly unloadDelayMs?: number;
+  /** How long an awareness renewal may wait to be relayed (AWARENESS_RENEWAL_MAX_DELAY_MS). */
+  readonly awarenessRenewalMaxDelayMs?: number;
 }
 
 /** A hold on a session's live document; the room stays loaded until every ref is released. */
@@ -328,6 +330,9 @@ export class RoomManager {
       log: this.log.child({ session: sessionId }),
       metrics: this.options.metrics,
       onFailure: (_room, failure) => this.drop(entry, failure),
+      ...(this.options.awarenessRenewalMaxDelayMs !== undefined
+        ? { awarenessRenewalMaxDelayMs: this.options.awarenessRenewalMaxDelayMs }
+        : {}),
     });
     entry.room = room;
     this.loadedRooms++;

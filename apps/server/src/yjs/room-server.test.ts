@@ -258,8 +258,8 @@ describe('Yjs room server with the stock y-websocket client', () => {
     expect(shown).toEqual(ids.slice(0, MAX_AWARENESS_CLIENTS_PER_CONNECTION));
   });
 
-  it('awareness is coalesced: renewals are relayed together (AWARENESS_RENEWAL_BATCH_MS), a change takes waiting renewals along, a burst of changes (AWARENESS_CHANGE_INTERVAL_MS) ends on its last state', async () => {
-    const s = await server();
+  it('awareness is coalesced: renewals are paced over several messages (AWARENESS_RENEWAL_PACE_MS), a change goes at once without them, a burst of changes (AWARENESS_CHANGE_INTERVAL_MS) ends on its last state', async () => {
+    const s = await server({ awarenessRenewalMaxDelayMs: 1000 });
     const a = raw(s, 'alice');
     const b = raw(s, 'bob');
     const watcher = raw(s, 'admin');
@@ -309,26 +309,50 @@ describe('Yjs room server with the stock y-websocket client', () => {
       );
     };
 
-    send(a, 5001, 1, { n: 1 });
-    send(b, 5002, 1, { n: 2 });
-    await waitFor(() => seen('5001@1') && seen('5002@1'), 'the new states');
-    const before = relayed().length;
-    // Renewals: the same states with the next clock.
-    send(a, 5001, 2, { n: 1 });
-    send(b, 5002, 2, { n: 2 });
-    await waitFor(() => seen('5001@2') || seen('5002@2'), 'the renewals');
-    // One message with both; the two sockets may arrive in either order.
+    // Sixteen entries, eight per connection (each may introduce MAX_AWARENESS_CLIENTS_PER_CONNECTION).
+    const ids = Array.from({ length: 2 * MAX_AWARENESS_CLIENTS_PER_CONNECTION }, (_, i) =>
+      i < MAX_AWARENESS_CLIENTS_PER_CONNECTION ? 5001 + i : 5101 + i,
+    );
+    const socketOf = (id: number) => (id < 5100 ? a : b);
+    for (const id of ids) send(socketOf(id), id, 1, { id });
+    await waitFor(() => ids.every((id) => seen(`${id}@1`)), 'the new states');
+    // Renewals (the same states with the next clock), all at once: relayed in shares.
+    const beforeRenewals = relayed().length;
+    for (const id of ids) send(socketOf(id), id, 2, { id });
+    await waitFor(() => ids.every((id) => seen(`${id}@2`)), 'the renewals');
+    const renewals = relayed().slice(beforeRenewals);
+    expect(renewals.flat().sort()).toEqual(ids.map((id) => `${id}@2`).sort());
+    expect(renewals.length).toBeGreaterThan(1);
+    for (const message of renewals) expect(message.length).toBeLessThan(ids.length);
+    // Renewals wait; a change sent after them goes at once, alone.
+    const beforeChange = relayed().length;
+    for (const id of ids) send(socketOf(id), id, 3, { id });
+    await Promise.all([handled(a), handled(b)]);
+    send(a, 5001, 4, { id: 5001, moved: true });
+    await waitFor(() => seen('5001@4'), 'the change');
+    // The change carried 5001's waiting renewal (nothing of 5001 follows it); the other
+    // renewals still arrive, each once.
+    await waitFor(() => ids.every((id) => id === 5001 || seen(`${id}@3`)), 'the other renewals');
+    const afterRenewals = relayed().slice(beforeChange);
+    const changeAt = afterRenewals.findIndex((m) => m.includes('5001@4'));
+    expect(afterRenewals[changeAt]).toEqual(['5001@4']);
     expect(
-      relayed()
-        .slice(before)
-        .map((entries) => entries.sort()),
-    ).toEqual([['5001@2', '5002@2']]);
-    // A renewal waits; the change that follows takes it along in the same message.
-    send(b, 5002, 3, { n: 2 });
-    await handled(b);
-    send(a, 5001, 3, { n: 3 });
-    await waitFor(() => seen('5001@3'), 'the change');
-    expect(relayed().at(-1)?.sort()).toEqual(['5001@3', '5002@3']);
+      afterRenewals
+        .slice(changeAt + 1)
+        .flat()
+        .filter((e) => e.startsWith('5001@')),
+    ).toEqual([]);
+    expect(
+      afterRenewals
+        .flat()
+        .filter((e) => e.endsWith('@3') && !e.startsWith('5001@'))
+        .sort(),
+    ).toEqual(
+      ids
+        .filter((id) => id !== 5001)
+        .map((id) => `${id}@3`)
+        .sort(),
+    );
     // Ten changes sent back to back reach the others in fewer messages, ending on the last.
     const beforeBurst = relayed().length;
     for (let clock = 4; clock < 14; clock++) send(a, 5001, clock, { n: clock });

@@ -35,15 +35,24 @@ export const MAX_HELD_UPDATES = 256;
  * Awareness is relayed to every connection, and every stock client echoes what it receives, so
  * relaying each entry at once costs n² messages when n clients change together (a room that
  * filled up at once renews all at once: with 200 clients, 40,000 sends and 40,000 echoes in a
- * second or two, stalling the room's updates). So entries are coalesced: a change (cursor,
- * join, leave) goes at once when the previous relay is AWARENESS_CHANGE_INTERVAL_MS old, else
- * with the next relay at that interval; a renewal (a client re-sending an unchanged state so
- * others keep it; the stock client does every 15 s) waits up to AWARENESS_RENEWAL_BATCH_MS,
- * far inside the 30 s after which clients drop a state that was not renewed.
+ * second or two, stalling the room's updates). So entries are coalesced. A change (cursor,
+ * join, leave) goes at once when the previous change relay is AWARENESS_CHANGE_INTERVAL_MS old,
+ * else with the next one at that interval.
  */
 export const AWARENESS_CHANGE_INTERVAL_MS = 50;
-/** See AWARENESS_CHANGE_INTERVAL_MS. */
-export const AWARENESS_RENEWAL_BATCH_MS = 1000;
+/**
+ * A renewal (a client re-sending an unchanged state so others keep it; the stock client does
+ * every 15–18 s, and drops a state not renewed for 30 s) is paced instead: every
+ * AWARENESS_RENEWAL_PACE_MS a share of the waiting renewals goes out, sized so that none waits
+ * longer than AWARENESS_RENEWAL_MAX_DELAY_MS. Clients that joined together renew together;
+ * relayed as they arrive, each client would apply all of them at once (200 clients: 200
+ * entries, then the same 200 encoded again for its echo), in one go per renewal round.
+ * Spread over seconds, that work becomes a few entries per message. A renewal relayed
+ * 6 s late still arrives 24 s after the previous one at most, inside the 30 s.
+ */
+export const AWARENESS_RENEWAL_PACE_MS = 250;
+/** See AWARENESS_RENEWAL_PACE_MS. */
+export const AWARENESS_RENEWAL_MAX_DELAY_MS = 6000;
 /** A connection whose unsent data exceeds this is too slow to follow the room and is closed. */
 export const MAX_BUFFERED_BYTES = 16 * 1024 * 1024;
 
@@ -147,6 +156,8 @@ export interface RoomDeps {
   readonly metrics: ServerMetrics;
   /** Called once when storing fails: the room must be dropped. */
   readonly onFailure: (room: Room, problem: Problem) => void;
+  /** AWARENESS_RENEWAL_MAX_DELAY_MS unless given (tests shorten it). */
+  readonly awarenessRenewalMaxDelayMs?: number;
 }
 
 type QueueItem =
@@ -167,14 +178,15 @@ export class Room {
   private queue: QueueItem[] = [];
   private draining = false;
   private idleWaiters: ((r: Result<void>) => void)[] = [];
-  /** Awareness client ids changed or renewed and not yet relayed. */
-  private awarenessPending = new Set<number>();
+  /** Awareness client ids whose state changed and was not yet relayed. */
+  private changesPending = new Set<number>();
+  /** Awareness client ids renewed and not yet relayed, oldest first, with their arrival time. */
+  private renewalsPending = new Map<number, number>();
   /** Client ids whose state really changed in the awareness update being handled. */
   private awarenessChanged = new Set<number>();
-  private awarenessTimer: ReturnType<typeof setTimeout> | null = null;
-  /** When the pending timer fires (performance.now() ms). */
-  private awarenessTimerAt = 0;
-  private lastAwarenessRelayAt = Number.NEGATIVE_INFINITY;
+  private changeTimer: ReturnType<typeof setTimeout> | null = null;
+  private renewalTimer: ReturnType<typeof setTimeout> | null = null;
+  private lastChangeRelayAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly sessionId: string,
@@ -276,8 +288,10 @@ export class Room {
     this.doc.off('update', this.onDocUpdate);
     this.awareness.off('change', this.onAwarenessChange);
     this.awareness.off('update', this.onAwarenessUpdate);
-    if (this.awarenessTimer !== null) clearTimeout(this.awarenessTimer);
-    this.awarenessTimer = null;
+    if (this.changeTimer !== null) clearTimeout(this.changeTimer);
+    if (this.renewalTimer !== null) clearTimeout(this.renewalTimer);
+    this.changeTimer = null;
+    this.renewalTimer = null;
     // Destroying the doc destroys its awareness (and its timer) too.
     this.doc.destroy();
     for (const resolve of this.idleWaiters.splice(0)) {
@@ -405,43 +419,74 @@ export class Room {
     changes: { added: number[]; updated: number[]; removed: number[] },
     _origin: unknown,
   ): void => {
-    let changed = false;
+    const now = performance.now();
     for (const list of [changes.added, changes.updated, changes.removed]) {
       for (const id of list) {
-        this.awarenessPending.add(id);
-        if (this.awarenessChanged.has(id)) changed = true;
+        if (this.awarenessChanged.has(id)) {
+          // The change relay sends the entry's current state and clock: a waiting renewal of
+          // it is carried along.
+          this.changesPending.add(id);
+          this.renewalsPending.delete(id);
+        } else if (!this.changesPending.has(id) && !this.renewalsPending.has(id)) {
+          this.renewalsPending.set(id, now);
+        }
       }
     }
     this.awarenessChanged.clear();
-    const now = performance.now();
-    if (!changed) this.relayAwarenessAt(now + AWARENESS_RENEWAL_BATCH_MS);
-    else if (now - this.lastAwarenessRelayAt >= AWARENESS_CHANGE_INTERVAL_MS) this.relayAwareness();
-    else this.relayAwarenessAt(this.lastAwarenessRelayAt + AWARENESS_CHANGE_INTERVAL_MS);
+    if (this.changesPending.size > 0 && this.changeTimer === null) {
+      const wait = this.lastChangeRelayAt + AWARENESS_CHANGE_INTERVAL_MS - now;
+      if (wait <= 0) this.relayChanges();
+      else this.changeTimer = setTimeout(this.relayChanges, wait);
+    }
+    if (this.renewalsPending.size > 0 && this.renewalTimer === null) {
+      this.renewalTimer = setTimeout(this.relayRenewals, AWARENESS_RENEWAL_PACE_MS);
+    }
   };
 
-  /** Makes sure a relay happens by `at` (performance.now() ms). */
-  private relayAwarenessAt(at: number): void {
-    if (this.awarenessTimer !== null) {
-      if (this.awarenessTimerAt <= at) return;
-      clearTimeout(this.awarenessTimer);
-    }
-    this.awarenessTimerAt = at;
-    this.awarenessTimer = setTimeout(this.relayAwareness, Math.max(0, at - performance.now()));
-  }
+  /** Sends every waiting awareness change as one message. */
+  private readonly relayChanges = (): void => {
+    if (this.changeTimer !== null) clearTimeout(this.changeTimer);
+    this.changeTimer = null;
+    if (this.changesPending.size === 0) return;
+    this.lastChangeRelayAt = performance.now();
+    const ids = [...this.changesPending];
+    this.changesPending.clear();
+    this.sendAwareness(ids);
+  };
 
-  /** Sends every waiting awareness change and renewal as one message. */
-  private readonly relayAwareness = (): void => {
-    if (this.awarenessTimer !== null) clearTimeout(this.awarenessTimer);
-    this.awarenessTimer = null;
-    if (this.awarenessPending.size === 0) return;
-    this.lastAwarenessRelayAt = performance.now();
-    const ids = [...this.awarenessPending];
-    this.awarenessPending.clear();
+  /**
+   * Sends the oldest share of the waiting renewals: as many as spreads them evenly over the
+   * ticks left before the oldest one's AWARENESS_RENEWAL_MAX_DELAY_MS, then ticks again.
+   */
+  private readonly relayRenewals = (): void => {
+    this.renewalTimer = null;
+    const first = this.renewalsPending.values().next();
+    if (first.done) return;
+    const now = performance.now();
+    const maxDelay = this.deps.awarenessRenewalMaxDelayMs ?? AWARENESS_RENEWAL_MAX_DELAY_MS;
+    const ticksLeft = Math.max(
+      1,
+      Math.floor((first.value + maxDelay - now) / AWARENESS_RENEWAL_PACE_MS),
+    );
+    let count = Math.ceil(this.renewalsPending.size / ticksLeft);
+    const ids: number[] = [];
+    for (const id of this.renewalsPending.keys()) {
+      if (count-- <= 0) break;
+      ids.push(id);
+    }
+    for (const id of ids) this.renewalsPending.delete(id);
+    this.sendAwareness(ids);
+    if (this.renewalsPending.size > 0) {
+      this.renewalTimer = setTimeout(this.relayRenewals, AWARENESS_RENEWAL_PACE_MS);
+    }
+  };
+
+  private sendAwareness(ids: number[]): void {
     const message = asBuffer(encodeAwarenessMessage(encodeAwarenessUpdate(this.awareness, ids)));
     // To every connection, the sender included: a lone client's 30 s silence watchdog is fed
     // by its own awareness renewals coming back (the stock server does the same).
     for (const conn of this.connections) conn.send(message);
-  };
+  }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.deps.metrics.incCounter(YjsMetric.updates, {});

@@ -45,6 +45,7 @@ export interface TestServerOptions {
   readonly pingIntervalMs?: number;
   /** Default 0: rooms unload as soon as they are unused and flushed. */
   readonly unloadDelayMs?: number;
+  readonly awarenessRenewalMaxDelayMs?: number;
   readonly logger?: Logger;
   /** Wraps the storage the rooms use (to inject failures). */
   readonly wrapStorage?: (storage: Storage) => Storage;
@@ -90,6 +91,9 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     ...(options.maxFrameBytes !== undefined && { maxFrameBytes: options.maxFrameBytes }),
     ...(options.pingIntervalMs !== undefined && { pingIntervalMs: options.pingIntervalMs }),
     unloadDelayMs: options.unloadDelayMs ?? 0,
+    ...(options.awarenessRenewalMaxDelayMs !== undefined && {
+      awarenessRenewalMaxDelayMs: options.awarenessRenewalMaxDelayMs,
+    }),
   });
   const identities = options.identities ?? TEST_IDENTITIES;
   const app = new Hono();
