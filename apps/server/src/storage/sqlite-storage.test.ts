@@ -202,7 +202,7 @@ describe('SQLite storage', () => {
 
   it('an append resolves only once the storage thread has committed it: another connection reads it at once', async () => {
     const dir = tempDir();
-    const s = openIn(dir);
+    const s = openIn(dir, { thread: true });
     expect(s).toBeInstanceOf(SqliteThreadStorage);
     await s.createSession({ id: 'a', name: 'A' });
     const reader = new Database(join(dir, SQLITE_FILE_NAME));
@@ -224,7 +224,12 @@ describe('SQLite storage', () => {
       error: (data: { code?: unknown }, msg: string) => logged.push({ ...data, msg }),
       child: () => logger,
     };
-    const r = openSqliteStorage({ dataDir: dir, logger, metrics: recordingMetrics() });
+    const r = openSqliteStorage({
+      dataDir: dir,
+      logger,
+      metrics: recordingMetrics(),
+      thread: true,
+    });
     if (!r.ok) throw new Error(r.error.message);
     const s = r.value;
     if (!(s instanceof SqliteThreadStorage)) throw new Error('expected the thread storage');
