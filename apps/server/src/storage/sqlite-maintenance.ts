@@ -107,6 +107,9 @@ export class SqliteMaintenance {
       if (!this.#running) return;
       this.#running = false;
       const exited = new Promise<void>((r) => this.#worker.once('exit', () => r()));
+      // Unref'd while it runs; a process with nothing else left must still wait for the exit
+      // (else it ends with this promise pending and the storage's close never returns).
+      this.#worker.ref();
       this.#worker.postMessage({ type: 'close' });
       await exited;
       this.#settleAll(err(problem(ErrorCode.storage_failed, 'storage is closed')));

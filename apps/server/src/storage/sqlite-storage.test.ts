@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import Database from 'libsql';
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -320,4 +323,36 @@ describe('SQLite storage', () => {
     expect(!r.ok && r.error.code).toBe('storage_failed');
     expect(readFileSync(path, 'utf8')).toBe('this is not sqlite, '.repeat(300));
   });
+});
+
+describe('closing the storage in a process with nothing else to do', () => {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const dirs: string[] = [];
+  afterEach(() => {
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it.each([false, true])(
+    'returns once the maintenance thread has exited, with compactions in flight (storage thread: %s)',
+    async (thread) => {
+      const dir = mkdtempSync(join(tmpdir(), 'patchbay-close-'));
+      dirs.push(dir);
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          join(here, 'testing', 'append-and-close.ts'),
+          '--data-dir',
+          dir,
+          '--updates',
+          '1000',
+          ...(thread ? ['--thread'] : []),
+        ],
+        { cwd: resolve(here, '..', '..') },
+      );
+      expect(stdout).toBe('closed\n');
+    },
+    30_000,
+  );
 });
