@@ -82,6 +82,22 @@ async function main(): Promise<void> {
       { polling: 'raf', timeout: 120_000 },
     );
     const firstRenderMs = (await firstRender.jsonValue()) as number;
+    // Where the time went: the studio's performance marks and when its scripts had arrived.
+    const phases = (await a.evaluate(`(() => {
+      const at = (name) => performance.getEntriesByName(name)[0]?.startTime;
+      const nav = performance.getEntriesByType('navigation')[0];
+      // The scripts index.html names (requested while the page was parsed), not later chunks.
+      const scripts = performance
+        .getEntriesByType('resource')
+        .filter((r) => r.name.endsWith('.js') && r.startTime <= (nav?.domInteractive ?? 0));
+      return {
+        html_ms: nav?.responseEnd,
+        scripts_loaded_ms: Math.max(...scripts.map((r) => r.responseEnd)),
+        document_received_ms: at('patchbay:document-received'),
+        studio_code_running_ms: at('patchbay:studio-code-running'),
+        document_synced_ms: at('patchbay:document-synced'),
+      };
+    })()`)) as Record<string, number | undefined>;
     await waitSynced(a);
 
     const b = await open();
@@ -119,6 +135,9 @@ async function main(): Promise<void> {
         bench: 'web-first-render',
         nodes: NODES,
         first_render_ms: round(firstRenderMs),
+        phases_ms: Object.fromEntries(
+          Object.entries(phases).map(([k, v]) => [k, v === undefined ? null : round(v)]),
+        ),
         edits: EDITS,
         edit_to_other_browser_ms: {
           p50: round(percentile(latencies, 50)),

@@ -11,6 +11,7 @@ import { parseRoute } from './router/route';
 import { controlClient } from './session/control';
 import { openEarly } from './session/early-connection';
 
+performance.mark('patchbay:studio-code-running');
 adoptTokenFromUrl();
 setCompositorPreviewSource(createPngPreviewSource());
 // A session page's document, event feed and node catalogue start loading before the first

@@ -103,6 +103,7 @@ export class SessionConnection {
       this.#emit();
     });
     this.provider.on('sync', (synced: boolean) => {
+      if (synced && !this.#synced) performance.mark('patchbay:document-synced');
       this.#synced = synced;
       this.#emit();
     });
