@@ -19,6 +19,9 @@ import { SqliteThreadStorage } from './sqlite-thread-storage';
 import type { Storage } from './storage';
 import { describeStorageContract, replay } from './storage-contract';
 
+/** This folder (the test runs `testing/append-and-close.ts` as its own process). */
+const HERE = dirname(fileURLToPath(import.meta.url));
+
 function openIn(
   dataDir: string,
   extra: { compactEvery?: number; maintenanceThread?: boolean; thread?: boolean } = {},
@@ -323,33 +326,24 @@ describe('SQLite storage', () => {
     expect(!r.ok && r.error.code).toBe('storage_failed');
     expect(readFileSync(path, 'utf8')).toBe('this is not sqlite, '.repeat(300));
   });
-});
-
-describe('closing the storage in a process with nothing else to do', () => {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const dirs: string[] = [];
-  afterEach(() => {
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
 
   it.each([false, true])(
-    'returns once the maintenance thread has exited, with compactions in flight (storage thread: %s)',
+    'closing in a process with nothing else to do returns once the maintenance thread has exited, with compactions in flight (storage thread: %s)',
     async (thread) => {
-      const dir = mkdtempSync(join(tmpdir(), 'patchbay-close-'));
-      dirs.push(dir);
+      const dir = tempDir();
       const { stdout } = await promisify(execFile)(
         process.execPath,
         [
           '--import',
           'tsx',
-          join(here, 'testing', 'append-and-close.ts'),
+          join(HERE, 'testing', 'append-and-close.ts'),
           '--data-dir',
           dir,
           '--updates',
           '1000',
           ...(thread ? ['--thread'] : []),
         ],
-        { cwd: resolve(here, '..', '..') },
+        { cwd: resolve(HERE, '..', '..') },
       );
       expect(stdout).toBe('closed\n');
     },
