@@ -445,7 +445,7 @@ export class Room {
 
   /** Sends every waiting awareness change as one message. */
   private readonly relayChanges = (): void => {
-    if (this.changeTimer !== null) clearTimeout(this.changeTimer);
+    // Called by its timer, or at once when no timer was pending.
     this.changeTimer = null;
     if (this.changesPending.size === 0) return;
     this.lastChangeRelayAt = performance.now();
