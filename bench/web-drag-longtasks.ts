@@ -8,12 +8,7 @@
  * /usr/bin/chromium). The server (apps/server/src/main.ts) runs as its own process on a
  * temporary data directory, started by path (a benchmark does not import an app).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './studio-server';
-import { chromium } from '@playwright/test';
+import { startStudio } from './studio-server';
 import type { Page } from '@playwright/test';
 
 const DURATION_S = Number(process.env.WEB_DRAG_SECONDS ?? 60);
@@ -22,8 +17,6 @@ const MOVE_HZ = 60;
 const FPS = Number(process.env.WEB_DRAG_FPS ?? 30);
 /** Pixels the pointer moves per step; it sweeps back and forth across the stage. */
 const STEP_PX = 3;
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 const PIPELINE_YAML = `name: Drag benchmark
 nodes:
@@ -78,23 +71,10 @@ const round = (v: number): number => Math.round(v * 10) / 10;
 const sleep = (ms: number) => new Promise<void>((res) => setTimeout(res, ms));
 
 async function main(): Promise<void> {
-  if (!existsSync(join(repo, 'apps/web/dist/index.html'))) {
-    throw new Error('the studio is not built: run npx vite build apps/web first');
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-web-drag-'));
-  const server = await startServer(dataDir);
-  const browser = await chromium.launch({
-    executablePath: process.env.PATCHBAY_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
-  });
+  const studio = await startStudio('patchbay-web-drag-');
+  const { browser, url: serverUrl } = studio;
   try {
-    const created = await fetch(`${server.url}/api/v1/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'drag bench', yaml: PIPELINE_YAML }),
-    });
-    if (created.status !== 201) throw new Error(`session: ${await created.text()}`);
-    const { id } = (await created.json()) as { id: string };
+    const id = await studio.createSession('drag bench', PIPELINE_YAML);
 
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
@@ -106,7 +86,7 @@ async function main(): Promise<void> {
         if (typeof payload === 'string' && payload.includes('"node_view_data"')) viewData++;
       });
     });
-    await page.goto(`${server.url}/s/${id}`);
+    await page.goto(`${serverUrl}/s/${id}`);
     await page.waitForSelector('[data-testid="session"][data-synced="true"]');
     await page.click('[data-testid="node-title-mix"]');
     await page.waitForSelector('[data-testid="inspector"][data-node-id="mix"]');
@@ -188,9 +168,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await studio.close();
   }
 }
 

@@ -8,20 +8,13 @@
  * /usr/bin/chromium). The server (apps/server/src/main.ts) runs as its own process on a
  * temporary data directory, started by path (a benchmark does not import an app).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { startServer } from './studio-server';
-import { chromium } from '@playwright/test';
+import { startStudio } from './studio-server';
 import type { Page } from '@playwright/test';
 
 const NODES = 200;
 const EDITS = Number(process.env.WEB_BENCH_EDITS ?? 100);
 /** A node in the middle of the grid: the canvas fits the graph around it, so it is on screen. */
 const EDITED = 'text_110';
-
-const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 function pipelineYaml(): string {
   const lines = ['name: Two hundred nodes', 'nodes:'];
@@ -51,23 +44,10 @@ async function waitSynced(page: Page): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(join(repo, 'apps/web/dist/index.html'))) {
-    throw new Error('the studio is not built: run npx vite build apps/web first');
-  }
-  const dataDir = mkdtempSync(join(tmpdir(), 'patchbay-web-bench-'));
-  const server = await startServer(dataDir);
-  const browser = await chromium.launch({
-    executablePath: process.env.PATCHBAY_CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-dev-shm-usage'],
-  });
+  const studio = await startStudio('patchbay-web-bench-');
+  const { browser, url: serverUrl } = studio;
   try {
-    const created = await fetch(`${server.url}/api/v1/sessions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ name: 'bench', yaml: pipelineYaml() }),
-    });
-    if (created.status !== 201) throw new Error(`session: ${await created.text()}`);
-    const { id } = (await created.json()) as { id: string };
+    const id = await studio.createSession('bench', pipelineYaml());
     const open = async (): Promise<Page> => {
       const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
       return context.newPage();
@@ -75,7 +55,7 @@ async function main(): Promise<void> {
 
     // First render: navigation start → the 200th node on the canvas (checked every frame).
     const a = await open();
-    await a.goto(`${server.url}/s/${id}`, { waitUntil: 'commit' });
+    await a.goto(`${serverUrl}/s/${id}`, { waitUntil: 'commit' });
     const firstRender = await a.waitForFunction(
       `document.querySelectorAll('.pb-node').length >= ${NODES} && performance.now()`,
       undefined,
@@ -101,7 +81,7 @@ async function main(): Promise<void> {
     await waitSynced(a);
 
     const b = await open();
-    await b.goto(`${server.url}/s/${id}`);
+    await b.goto(`${serverUrl}/s/${id}`);
     await waitSynced(b);
     for (const page of [a, b]) {
       await page.click(`[data-testid="node-title-${EDITED}"]`);
@@ -147,9 +127,7 @@ async function main(): Promise<void> {
       })}\n`,
     );
   } finally {
-    await browser.close();
-    await server.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    await studio.close();
   }
 }
 
