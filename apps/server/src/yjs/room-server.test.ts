@@ -7,6 +7,7 @@ import * as syncProtocol from 'y-protocols/sync';
 import * as Y from 'yjs';
 import { ErrorCode, err, problem } from '@patchbay/protocol';
 import type { Problem } from '@patchbay/protocol';
+import type { Identity } from '../host/server-context';
 import type { Storage } from '../storage/storage';
 import { isClientOrigin, MAX_AWARENESS_CLIENTS_PER_CONNECTION, YjsMetric } from './room';
 import type { ClientOrigin } from './room';
@@ -697,6 +698,46 @@ describe('Yjs room server with the stock y-websocket client', () => {
       'everyone to converge',
     );
     expect(updateFrames).toBeLessThan(10);
+  });
+
+  it('updates from one turn of the loop (one socket read) go to the others as one merged frame, the first included', async () => {
+    const s = await server();
+    const watcher = raw(s, 'admin');
+    await watcher.opened;
+    await waitFor(() => watcher.received.length > 0, 'the greeting');
+    const watched = new Y.Doc();
+    let updateFrames = 0;
+    watcher.ws.on('message', (data: Buffer) => {
+      const decoder = decoding.createDecoder(new Uint8Array(data));
+      if (decoding.readVarUint(decoder) !== 0 || decoding.readVarUint(decoder) !== 2) return;
+      updateFrames++;
+      Y.applyUpdate(watched, decoding.readVarUint8Array(decoder));
+    });
+
+    // A writer whose three edits reach the server in one read: its transport hands the room
+    // three frames in one go, as ws does for one TCP read holding three frames.
+    const writer = new Y.Doc();
+    const frames: Uint8Array[] = [];
+    writer.on('update', (u: Uint8Array) => frames.push(encodeUpdateFrame(u)));
+    for (let i = 0; i < 3; i++) writer.getMap('nodes').set(`k${i}`, i);
+    const sent: Uint8Array[] = [];
+    const handle = s.rooms.connect(SESSION, TEST_IDENTITIES.alice as Identity, {
+      send: (data) => sent.push(data),
+      close: () => {},
+      terminate: () => {},
+      ping: () => {},
+      bufferedAmount: 0,
+    });
+    await waitFor(() => sent.length > 0, 'the writer greeted');
+    handle.receive(Uint8Array.from([0, 1, 2, 0, 0]));
+    for (const frame of frames) handle.receive(frame);
+
+    await waitFor(
+      () => isDeepStrictEqual(watched.getMap('nodes').toJSON(), { k0: 0, k1: 1, k2: 2 }),
+      'the watcher to have all three edits',
+    );
+    expect(updateFrames).toBe(1);
+    handle.closed();
   });
 
   it('an update with a gap (structs after ones the room never had) is not kept; the connection is closed with 1013 to resync', async () => {

@@ -177,6 +177,7 @@ export class Room {
   private readonly owners = new Map<number, RoomConnection>();
   private queue: QueueItem[] = [];
   private draining = false;
+  private drainScheduled = false;
   private idleWaiters: ((r: Result<void>) => void)[] = [];
   /** Awareness client ids whose state changed and was not yet relayed. */
   private changesPending = new Set<number>();
@@ -491,6 +492,16 @@ export class Room {
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
     this.deps.metrics.incCounter(YjsMetric.updates, {});
     this.queue.push({ kind: 'update', update, origin, at: performance.now() });
+    // Drained after the poll phase: every update read from the sockets in this turn of the
+    // loop goes out in one batch (one merged frame per connection) instead of the first alone.
+    if (!this.draining && !this.drainScheduled) {
+      this.drainScheduled = true;
+      setImmediate(this.startDrain);
+    }
+  };
+
+  private readonly startDrain = (): void => {
+    this.drainScheduled = false;
     void this.drain();
   };
 
