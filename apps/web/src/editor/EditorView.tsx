@@ -1,8 +1,9 @@
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { addNode } from '@patchbay/document';
+import { addNode, readPipeline } from '@patchbay/document';
 import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
 import { useConnectionState, usePipeline } from '../session/hooks';
 import { useSession } from '../session/session-context';
+import { flowEdges, flowNodes } from './flow-elements';
 import { GraphCanvas } from './GraphCanvas';
 import { freePosition, freshNodeId } from './node-ids';
 import { Palette } from './Palette';
@@ -24,8 +25,20 @@ type SideTab = 'inspector' | 'compositor' | 'yaml';
 
 /** `/s/:id`: palette, canvas, inspector / compositor / YAML, and the monitor panel. */
 export function EditorView() {
+  const { conn, kinds, runtime } = useSession();
+  // A document already synced (the page load's early connection) draws in React Flow's first
+  // commit; otherwise the canvas's nodes arrive through its props as the document does.
+  const [initial] = useState(() => {
+    if (!conn.synced) return { nodes: [], edges: [] };
+    const pipeline = readPipeline(conn.doc);
+    const connections = Object.values(pipeline.connections);
+    return {
+      nodes: flowNodes({ pipeline, connections, kinds, runtime }),
+      edges: flowEdges(connections),
+    };
+  });
   return (
-    <ReactFlowProvider>
+    <ReactFlowProvider initialNodes={initial.nodes} initialEdges={initial.edges}>
       <EditorLayout />
     </ReactFlowProvider>
   );

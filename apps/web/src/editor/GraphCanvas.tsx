@@ -6,31 +6,22 @@ import type {
   OnSelectionChangeParams,
 } from '@xyflow/react';
 import { connect, disconnect, removeNode, setPosition } from '@patchbay/document';
-import { connectionId } from '@patchbay/protocol';
 import type { Connection, Pipeline } from '@patchbay/protocol';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { CommitThrottle } from '../compositor/commit-throttle';
 import { usePeers } from '../session/hooks';
 import { useSession } from '../session/session-context';
 import { showToast } from '../ui/toasts';
-import { autoLayout } from './node-ids';
+import { flowEdges, flowNodes } from './flow-elements';
+import type { PeerMark } from './flow-elements';
 import { PALETTE_DRAG_TYPE } from './Palette';
 import { PipelineNodeView } from './PipelineNodeView';
-import type { PipelineFlowNode, PipelineNodeData } from './PipelineNodeView';
-import { connectionRefusal, inputHandles, outputHandles } from './pins';
+import type { PipelineFlowNode } from './PipelineNodeView';
+import { connectionRefusal } from './pins';
 
 const nodeTypes = { pipeline: PipelineNodeView };
 /** Pointer positions sent to others at most this often. */
 const CURSOR_INTERVAL_MS = 50;
-/**
- * A node's drawn size before it is measured (styles.css: `.pb-node` is 170 px wide at least;
- * head and kind take 45 px, each pin row 17 px). With a size, React Flow draws nodes and fits
- * the view in the first pass instead of drawing them hidden to measure them first.
- */
-const NODE_WIDTH_PX = 170;
-const NODE_HEAD_PX = 45;
-const PIN_ROW_PX = 17;
-
 /** Whether two renderings of a node draw the same thing (the data is small plain JSON). */
 function sameNode(a: PipelineFlowNode, b: PipelineFlowNode): boolean {
   return (
@@ -64,7 +55,7 @@ export function GraphCanvas(props: {
   const dragThrottle = useRef<CommitThrottle<Record<string, { x: number; y: number }>>>(undefined);
 
   const peerInfo = useMemo(() => {
-    const byNode = new Map<string, Array<{ name: string; color: string; dragging: boolean }>>();
+    const byNode = new Map<string, PeerMark[]>();
     for (const p of peers.values()) {
       if (!p.user) continue;
       const add = (node: string, isDragging: boolean) => {
@@ -84,61 +75,27 @@ export function GraphCanvas(props: {
   }, [peers]);
 
   const previousNodes = useRef(new Map<string, PipelineFlowNode>());
-  const nodes: PipelineFlowNode[] = useMemo(() => {
-    const ids = Object.keys(pipeline.nodes);
-    const missing = ids.filter((id) => !pipeline.nodes[id]?.position);
-    const auto =
-      missing.length > 0
-        ? autoLayout(
-            ids,
-            connections.map((c) => ({ from: c.from.node, to: c.to.node })),
-          )
-        : new Map<string, { x: number; y: number }>();
-    return ids.map((id) => {
-      const node = pipeline.nodes[id] as Pipeline['nodes'][string];
-      const info = kinds.get(node.kind);
-      const stream = runtime.streams[id];
-      const data: PipelineNodeData = {
-        kind: node.kind,
-        known: info !== undefined || kinds.size === 0,
-        inputs: info ? inputHandles(info.inputs, id, connections) : [],
-        outputs: info ? outputHandles(info.outputs) : [],
-        ...(runtime.states[id] ? { state: runtime.states[id] } : {}),
-        ...(runtime.nodeErrors[id] ? { error: runtime.nodeErrors[id] } : {}),
-        ...(stream ? { stream: stream.text } : {}),
-        peers: peerInfo.get(id) ?? [],
-      };
-      const next: PipelineFlowNode = {
-        id,
-        type: 'pipeline' as const,
-        position: dragging[id] ?? node.position ?? auto.get(id) ?? { x: 0, y: 0 },
-        data,
-        selected: props.selected === id,
-        initialWidth: NODE_WIDTH_PX,
-        initialHeight:
-          NODE_HEAD_PX + PIN_ROW_PX * Math.max(data.inputs.length, data.outputs.length),
-        ...(measured[id] ? { measured: measured[id] } : {}),
-      };
-      // An unchanged node keeps its object, so React Flow and the memoised view skip it.
-      const prev = previousNodes.current.get(id);
-      return prev && sameNode(prev, next) ? prev : next;
-    });
-  }, [pipeline, connections, kinds, runtime, peerInfo, dragging, measured, props.selected]);
+  const nodes: PipelineFlowNode[] = useMemo(
+    () =>
+      flowNodes({
+        pipeline,
+        connections,
+        kinds,
+        runtime,
+        peers: peerInfo,
+        dragging,
+        measured,
+        selected: props.selected,
+      }).map((next) => {
+        // An unchanged node keeps its object, so React Flow and the memoised view skip it.
+        const prev = previousNodes.current.get(next.id);
+        return prev && sameNode(prev, next) ? prev : next;
+      }),
+    [pipeline, connections, kinds, runtime, peerInfo, dragging, measured, props.selected],
+  );
   previousNodes.current = new Map(nodes.map((n) => [n.id, n]));
 
-  const edges: Edge[] = useMemo(
-    () =>
-      connections.map((c) => ({
-        id: connectionId(c),
-        source: c.from.node,
-        sourceHandle: c.from.pin,
-        target: c.to.node,
-        targetHandle: c.to.pin,
-        ...(c.mode === 'best_effort' ? { animated: true } : {}),
-        data: { mode: c.mode },
-      })),
-    [connections],
-  );
+  const edges: Edge[] = useMemo(() => flowEdges(connections), [connections]);
 
   const refusalOf = useCallback(
     (c: FlowConnection | Edge): string | undefined => {

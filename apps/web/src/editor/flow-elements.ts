@@ -1,0 +1,94 @@
+/**
+ * The canvas's React Flow nodes and edges, computed from the pipeline and the session's runtime.
+ * One function for both uses: the canvas on every change, and the provider's initial nodes on
+ * the first render (so a document that is already synced draws in the first commit).
+ */
+import type { Edge } from '@xyflow/react';
+import { connectionId } from '@patchbay/protocol';
+import type { Connection, Pipeline } from '@patchbay/protocol';
+import type { NodeKindInfo } from '../api/catalog';
+import type { RuntimeState } from '../monitor/runtime-state';
+import { autoLayout } from './node-ids';
+import type { PipelineFlowNode, PipelineNodeData } from './PipelineNodeView';
+import { inputHandles, outputHandles } from './pins';
+
+/**
+ * A node's drawn size before it is measured (styles.css: `.pb-node` is 170 px wide at least;
+ * head and kind take 45 px, each pin row 17 px). With a size, React Flow draws nodes and fits
+ * the view in the first pass instead of drawing them hidden to measure them first.
+ */
+const NODE_WIDTH_PX = 170;
+const NODE_HEAD_PX = 45;
+const PIN_ROW_PX = 17;
+
+export interface PeerMark {
+  readonly name: string;
+  readonly color: string;
+  readonly dragging: boolean;
+}
+
+export interface FlowNodesInput {
+  readonly pipeline: Pipeline;
+  readonly connections: readonly Connection[];
+  readonly kinds: ReadonlyMap<string, NodeKindInfo>;
+  readonly runtime: RuntimeState;
+  /** Other people's selections and drags, by node. */
+  readonly peers?: ReadonlyMap<string, PeerMark[]>;
+  /** Where this tab is dragging nodes (ahead of the document). */
+  readonly dragging?: Readonly<Record<string, { x: number; y: number }>>;
+  readonly measured?: Readonly<Record<string, { width: number; height: number }>>;
+  readonly selected?: string | undefined;
+}
+
+/** One React Flow node per pipeline node, in the document's order. */
+export function flowNodes(input: FlowNodesInput): PipelineFlowNode[] {
+  const { pipeline, connections, kinds, runtime } = input;
+  const ids = Object.keys(pipeline.nodes);
+  const missing = ids.filter((id) => !pipeline.nodes[id]?.position);
+  const auto =
+    missing.length > 0
+      ? autoLayout(
+          ids,
+          connections.map((c) => ({ from: c.from.node, to: c.to.node })),
+        )
+      : new Map<string, { x: number; y: number }>();
+  return ids.map((id) => {
+    const node = pipeline.nodes[id] as Pipeline['nodes'][string];
+    const info = kinds.get(node.kind);
+    const stream = runtime.streams[id];
+    const data: PipelineNodeData = {
+      kind: node.kind,
+      known: info !== undefined || kinds.size === 0,
+      inputs: info ? inputHandles(info.inputs, id, connections) : [],
+      outputs: info ? outputHandles(info.outputs) : [],
+      ...(runtime.states[id] ? { state: runtime.states[id] } : {}),
+      ...(runtime.nodeErrors[id] ? { error: runtime.nodeErrors[id] } : {}),
+      ...(stream ? { stream: stream.text } : {}),
+      peers: input.peers?.get(id) ?? [],
+    };
+    const measured = input.measured?.[id];
+    return {
+      id,
+      type: 'pipeline' as const,
+      position: input.dragging?.[id] ?? node.position ?? auto.get(id) ?? { x: 0, y: 0 },
+      data,
+      selected: input.selected === id,
+      initialWidth: NODE_WIDTH_PX,
+      initialHeight: NODE_HEAD_PX + PIN_ROW_PX * Math.max(data.inputs.length, data.outputs.length),
+      ...(measured ? { measured } : {}),
+    };
+  });
+}
+
+/** One React Flow edge per connection. */
+export function flowEdges(connections: readonly Connection[]): Edge[] {
+  return connections.map((c) => ({
+    id: connectionId(c),
+    source: c.from.node,
+    sourceHandle: c.from.pin,
+    target: c.to.node,
+    targetHandle: c.to.pin,
+    ...(c.mode === 'best_effort' ? { animated: true } : {}),
+    data: { mode: c.mode },
+  }));
+}
