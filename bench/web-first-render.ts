@@ -1,6 +1,7 @@
 /**
  * The studio in Chromium against the real server: first render of a 200-node session (from
- * navigation start to all 200 nodes drawn on the canvas), then edit → other browser latency
+ * navigation start to all 200 nodes drawn on the canvas; `blank_page_ms` is the same measure for
+ * an empty page, the part no studio code can shorten), then edit → other browser latency
  * over 100 param edits (a text param typed in A's inspector and committed with Enter, until B's
  * inspector shows it; both tabs in one browser, so one clock).
  *
@@ -80,6 +81,21 @@ async function main(): Promise<void> {
     })()`)) as Record<string, number | undefined>;
     await waitSynced(a);
 
+    // The same measure for a page with nothing in it (the server's /healthz JSON): what a new
+    // renderer, the navigation and this harness cost before any of the studio's work.
+    const blank = await open();
+    await blank.goto(`${serverUrl}/healthz`, { waitUntil: 'commit' });
+    const blankMs = (await (
+      await blank.waitForFunction(
+        `document.readyState === 'complete' && performance.now()`,
+        undefined,
+        {
+          polling: 'raf',
+        },
+      )
+    ).jsonValue()) as number;
+    await blank.context().close();
+
     const b = await open();
     await b.goto(`${serverUrl}/s/${id}`);
     await waitSynced(b);
@@ -115,6 +131,7 @@ async function main(): Promise<void> {
         bench: 'web-first-render',
         nodes: NODES,
         first_render_ms: round(firstRenderMs),
+        blank_page_ms: round(blankMs),
         phases_ms: Object.fromEntries(
           Object.entries(phases).map(([k, v]) => [k, v === undefined ? null : round(v)]),
         ),
