@@ -62,7 +62,11 @@ describe('canvas elements from the pipeline', () => {
       pipeline,
       connections: [wire],
       kinds,
-      runtime: { ...EMPTY_RUNTIME, states: { tone: 'running' }, nodeErrors: { tone: 'refused' } },
+      runtime: {
+        ...EMPTY_RUNTIME,
+        states: { tone: { status: 'running' } },
+        nodeErrors: { tone: 'refused' },
+      },
       peers: new Map([['tone', [{ name: 'Bob', color: '#00f', dragging: true }]]]),
       dragging: { tone: { x: 50, y: 60 } },
       measured: { tone: { width: 180, height: 70 } },
@@ -72,7 +76,11 @@ describe('canvas elements from the pipeline', () => {
       position: { x: 50, y: 60 },
       measured: { width: 180, height: 70 },
       selected: true,
-      data: { state: 'running', error: 'refused', peers: [{ name: 'Bob', dragging: true }] },
+      data: {
+        state: { status: 'running' },
+        error: 'refused',
+        peers: [{ name: 'Bob', dragging: true }],
+      },
     });
   });
 
