@@ -198,7 +198,8 @@ describe('wasm2 kernel without its worker', () => {
   });
 
   it('a worker that does not finish its band: the frame is redrawn here after the timeout, the worker stopped', async () => {
-    const { spawner, spawned } = nodeThreads(fakeWorker('/* takes no band */'));
+    // Alive (a timer holds its loop; with nothing to do it would exit) but takes no band.
+    const { spawner, spawned } = nodeThreads(fakeWorker('setInterval(() => {}, 60_000);'));
     const two = await make(spawner, 'halves', 100);
     const one = await createWasmKernel();
     const s = benchScene('bilinear');
