@@ -43,6 +43,21 @@ describe('Yjs room server with the stock y-websocket client', () => {
     sockets.push(r);
     return r;
   }
+  /** A raw admin socket, greeted, that applies every update frame it gets and counts them. */
+  async function watchUpdates(s: TestServer): Promise<{ doc: Y.Doc; frames: () => number }> {
+    const watcher = raw(s, 'admin');
+    await watcher.opened;
+    await waitFor(() => watcher.received.length > 0, 'the greeting');
+    const doc = new Y.Doc();
+    let frames = 0;
+    watcher.ws.on('message', (data: Buffer) => {
+      const decoder = decoding.createDecoder(new Uint8Array(data));
+      if (decoding.readVarUint(decoder) !== 0 || decoding.readVarUint(decoder) !== 2) return;
+      frames++;
+      Y.applyUpdate(doc, decoding.readVarUint8Array(decoder));
+    });
+    return { doc, frames: () => frames };
+  }
   afterEach(async () => {
     for (const p of providers.splice(0)) p.destroy();
     for (const r of sockets.splice(0)) r.ws.terminate();
@@ -662,17 +677,7 @@ describe('Yjs room server with the stock y-websocket client', () => {
     const a = provider(s, 'alice');
     const b = provider(s, 'bob');
     await Promise.all([synced(a), synced(b)]);
-    const watcher = raw(s, 'admin');
-    await watcher.opened;
-    await waitFor(() => watcher.received.length > 0, 'the greeting');
-    const watched = new Y.Doc();
-    let updateFrames = 0;
-    watcher.ws.on('message', (data: Buffer) => {
-      const decoder = decoding.createDecoder(new Uint8Array(data));
-      if (decoding.readVarUint(decoder) !== 0 || decoding.readVarUint(decoder) !== 2) return;
-      updateFrames++;
-      Y.applyUpdate(watched, decoding.readVarUint8Array(decoder));
-    });
+    const watcher = await watchUpdates(s);
 
     gate = new Promise<void>((r) => (releaseAppends = r));
     for (let i = 0; i < 5; i++) {
@@ -692,27 +697,17 @@ describe('Yjs room server with the stock y-websocket client', () => {
     const state = (d: Y.Doc) => ({ a: d.getMap('a').toJSON(), b: d.getMap('b').toJSON() });
     await waitFor(
       () =>
-        isDeepStrictEqual(state(watched), expected) &&
+        isDeepStrictEqual(state(watcher.doc), expected) &&
         isDeepStrictEqual(state(a.doc), expected) &&
         isDeepStrictEqual(state(b.doc), expected),
       'everyone to converge',
     );
-    expect(updateFrames).toBeLessThan(10);
+    expect(watcher.frames()).toBeLessThan(10);
   });
 
   it('updates from one turn of the loop (one socket read) go to the others as one merged frame, the first included', async () => {
     const s = await server();
-    const watcher = raw(s, 'admin');
-    await watcher.opened;
-    await waitFor(() => watcher.received.length > 0, 'the greeting');
-    const watched = new Y.Doc();
-    let updateFrames = 0;
-    watcher.ws.on('message', (data: Buffer) => {
-      const decoder = decoding.createDecoder(new Uint8Array(data));
-      if (decoding.readVarUint(decoder) !== 0 || decoding.readVarUint(decoder) !== 2) return;
-      updateFrames++;
-      Y.applyUpdate(watched, decoding.readVarUint8Array(decoder));
-    });
+    const watcher = await watchUpdates(s);
 
     // A writer whose three edits reach the server in one read: its transport hands the room
     // three frames in one go, as ws does for one TCP read holding three frames.
@@ -733,10 +728,10 @@ describe('Yjs room server with the stock y-websocket client', () => {
     for (const frame of frames) handle.receive(frame);
 
     await waitFor(
-      () => isDeepStrictEqual(watched.getMap('nodes').toJSON(), { k0: 0, k1: 1, k2: 2 }),
+      () => isDeepStrictEqual(watcher.doc.getMap('nodes').toJSON(), { k0: 0, k1: 1, k2: 2 }),
       'the watcher to have all three edits',
     );
-    expect(updateFrames).toBe(1);
+    expect(watcher.frames()).toBe(1);
     handle.closed();
   });
 
