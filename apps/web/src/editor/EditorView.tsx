@@ -1,5 +1,6 @@
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
-import { addNode, readPipeline } from '@patchbay/document';
+import { addNode } from '@patchbay/document';
+import type { Pipeline } from '@patchbay/protocol';
 import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
 import { useConnectionState, usePipeline } from '../session/hooks';
 import { useSession } from '../session/session-context';
@@ -26,11 +27,11 @@ type SideTab = 'inspector' | 'compositor' | 'yaml';
 /** `/s/:id`: palette, canvas, inspector / compositor / YAML, and the monitor panel. */
 export function EditorView() {
   const { conn, kinds, runtime } = useSession();
+  const pipeline = usePipeline(conn);
   // A document already synced (the page load's early connection) draws in React Flow's first
   // commit; otherwise the canvas's nodes arrive through its props as the document does.
   const [initial] = useState(() => {
     if (!conn.synced) return { nodes: [], edges: [] };
-    const pipeline = readPipeline(conn.doc);
     const connections = Object.values(pipeline.connections);
     return {
       nodes: flowNodes({ pipeline, connections, kinds, runtime }),
@@ -39,14 +40,13 @@ export function EditorView() {
   });
   return (
     <ReactFlowProvider initialNodes={initial.nodes} initialEdges={initial.edges}>
-      <EditorLayout />
+      <EditorLayout pipeline={pipeline} />
     </ReactFlowProvider>
   );
 }
 
-function EditorLayout() {
+function EditorLayout({ pipeline }: { pipeline: Pipeline }) {
   const { conn } = useSession();
-  const pipeline = usePipeline(conn);
   const flow = useReactFlow();
   const [selected, setSelected] = useState<string | undefined>();
   const [tab, setTab] = useState<SideTab>('inspector');
