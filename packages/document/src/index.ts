@@ -33,3 +33,11 @@ export {
 } from './edits';
 export type { EditOptions } from './edits';
 export { stampsOfEvents, storedStamps, sweepStamps } from './stamps';
+export {
+  autoLayout,
+  inputHandles,
+  layOutNodes,
+  nextFamilyMember,
+  outputHandles,
+} from './layout';
+export type { KindPins, LaidOutNode, PinHandle } from './layout';

@@ -1,9 +1,9 @@
 import { Handle, Position } from '@xyflow/react';
 import type { Node, NodeProps } from '@xyflow/react';
+import type { PinHandle } from '@patchbay/document';
 import type { NodeState } from '@patchbay/protocol';
 import { memo } from 'react';
 import { StateDot } from '../monitor/StateDot';
-import type { PinHandle } from './pins';
 
 /** What the canvas draws for one pipeline node. */
 export interface PipelineNodeData extends Record<string, unknown> {

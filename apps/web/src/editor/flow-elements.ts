@@ -4,13 +4,12 @@
  * the first render (so a document that is already synced draws in the first commit).
  */
 import type { Edge } from '@xyflow/react';
+import { layOutNodes } from '@patchbay/document';
 import { connectionId } from '@patchbay/protocol';
 import type { Connection, Pipeline } from '@patchbay/protocol';
 import type { NodeKindInfo } from '../api/catalog';
 import type { RuntimeState } from '../monitor/runtime-state';
-import { autoLayout } from './node-ids';
 import type { PipelineFlowNode, PipelineNodeData } from './PipelineNodeView';
-import { inputHandles, outputHandles } from './pins';
 
 /**
  * A node's drawn size before it is measured (styles.css: `.pb-node` is 170 px wide at least;
@@ -43,24 +42,14 @@ export interface FlowNodesInput {
 /** One React Flow node per pipeline node, in the document's order. */
 export function flowNodes(input: FlowNodesInput): PipelineFlowNode[] {
   const { pipeline, connections, kinds, runtime } = input;
-  const ids = Object.keys(pipeline.nodes);
-  const missing = ids.filter((id) => !pipeline.nodes[id]?.position);
-  const auto =
-    missing.length > 0
-      ? autoLayout(
-          ids,
-          connections.map((c) => ({ from: c.from.node, to: c.to.node })),
-        )
-      : new Map<string, { x: number; y: number }>();
-  return ids.map((id) => {
-    const node = pipeline.nodes[id] as Pipeline['nodes'][string];
-    const info = kinds.get(node.kind);
+  return layOutNodes(pipeline, connections, kinds).map((laid) => {
+    const { id } = laid;
     const stream = runtime.streams[id];
     const data: PipelineNodeData = {
-      kind: node.kind,
-      known: info !== undefined || kinds.size === 0,
-      inputs: info ? inputHandles(info.inputs, id, connections) : [],
-      outputs: info ? outputHandles(info.outputs) : [],
+      kind: laid.kind,
+      known: laid.known,
+      inputs: laid.inputs,
+      outputs: laid.outputs,
       ...(runtime.states[id] ? { state: runtime.states[id] } : {}),
       ...(runtime.nodeErrors[id] ? { error: runtime.nodeErrors[id] } : {}),
       ...(stream ? { stream: stream.text } : {}),
@@ -70,7 +59,7 @@ export function flowNodes(input: FlowNodesInput): PipelineFlowNode[] {
     return {
       id,
       type: 'pipeline' as const,
-      position: input.dragging?.[id] ?? node.position ?? auto.get(id) ?? { x: 0, y: 0 },
+      position: input.dragging?.[id] ?? laid.position,
       data,
       selected: input.selected === id,
       initialWidth: NODE_WIDTH_PX,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { autoLayout, freePosition, freshNodeId } from './node-ids';
+import { freePosition, freshNodeId } from './node-ids';
 
 describe('new node ids', () => {
   it('uses the kind name and the lowest free number', () => {
@@ -10,31 +10,6 @@ describe('new node ids', () => {
 
   it('is always a valid node id', () => {
     expect(freshNodeId('x::9lives', new Set())).toMatch(/^[A-Za-z_][A-Za-z0-9_\-.]*$/);
-  });
-});
-
-describe('auto layout', () => {
-  it('places each node one column right of what feeds it', () => {
-    const at = autoLayout(
-      ['a', 'b', 'c'],
-      [
-        { from: 'a', to: 'b' },
-        { from: 'b', to: 'c' },
-      ],
-    );
-    expect((at.get('b')?.x ?? 0) > (at.get('a')?.x ?? 0)).toBe(true);
-    expect((at.get('c')?.x ?? 0) > (at.get('b')?.x ?? 0)).toBe(true);
-  });
-
-  it('terminates on a cycle', () => {
-    const at = autoLayout(
-      ['a', 'b'],
-      [
-        { from: 'a', to: 'b' },
-        { from: 'b', to: 'a' },
-      ],
-    );
-    expect(at.size).toBe(2);
   });
 });
 

@@ -6,35 +6,6 @@ export function freshNodeId(kind: string, taken: ReadonlySet<string>): string {
   for (let i = 1; ; i++) if (!taken.has(`${base}_${i}`)) return `${base}_${i}`;
 }
 
-/** Where to draw nodes that have no position yet: columns by dependency depth. */
-export function autoLayout(
-  ids: readonly string[],
-  edges: ReadonlyArray<{ from: string; to: string }>,
-): Map<string, { x: number; y: number }> {
-  const depth = new Map<string, number>(ids.map((id) => [id, 0]));
-  // Longest-path depth, bounded by the node count so a cycle cannot loop forever.
-  for (let round = 0; round < ids.length; round++) {
-    let changed = false;
-    for (const e of edges) {
-      const d = (depth.get(e.from) ?? 0) + 1;
-      if (depth.has(e.to) && d > (depth.get(e.to) as number) && d <= ids.length) {
-        depth.set(e.to, d);
-        changed = true;
-      }
-    }
-    if (!changed) break;
-  }
-  const rows = new Map<number, number>();
-  const out = new Map<string, { x: number; y: number }>();
-  for (const id of ids) {
-    const d = depth.get(id) ?? 0;
-    const row = rows.get(d) ?? 0;
-    rows.set(d, row + 1);
-    out.set(id, { x: 40 + d * 280, y: 40 + row * 160 });
-  }
-  return out;
-}
-
 /** About one drawn node: nodes closer than this (canvas units) overlap. */
 const NODE_W = 200;
 const NODE_H = 110;

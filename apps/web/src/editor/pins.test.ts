@@ -1,6 +1,6 @@
 import type { Connection, PinSpec } from '@patchbay/protocol';
 import { describe, expect, it } from 'vitest';
-import { connectionRefusal, inputHandles, nextFamilyMember, outputHandles } from './pins';
+import { connectionRefusal } from './pins';
 
 const video: PinSpec[] = [{ name: 'out', type: 'raw_video' }];
 const audioOut: PinSpec[] = [{ name: 'out', type: 'raw_audio' }];
@@ -74,29 +74,5 @@ describe('[E16] pin compatibility in the editor', () => {
         [conn('b', 'g', 'in')],
       ),
     ).toMatch(/already fed/);
-  });
-});
-
-describe('pin handles', () => {
-  it('a family shows its connected members in order and one free slot', () => {
-    const handles = inputHandles(compositorIn, 'mix', [
-      conn('a', 'mix', 'in_2'),
-      conn('b', 'mix', 'in_0'),
-      conn('c', 'other', 'in_1'),
-    ]);
-    expect(handles.map((h) => [h.name, h.slot])).toEqual([
-      ['in_0', false],
-      ['in_2', false],
-      ['in_1', true],
-    ]);
-  });
-
-  it('next free member fills the lowest gap', () => {
-    expect(nextFamilyMember('in_', new Set(['in_0', 'in_1']))).toBe('in_2');
-    expect(nextFamilyMember('in_', new Set())).toBe('in_0');
-  });
-
-  it('outputs are listed as they are', () => {
-    expect(outputHandles(video)).toEqual([{ name: 'out', type: 'raw_video', slot: false }]);
   });
 });

@@ -1,0 +1,129 @@
+/**
+ * How a pipeline is laid out on a canvas: where each node is drawn (its stored position, or a
+ * column by dependency depth when it has none) and which pins it shows. The studio's canvas and
+ * the server's first paint of a session page both draw from this, so they agree node for node.
+ */
+import { familyIndex } from '@patchbay/protocol';
+import type { Connection, PinSpec, PinType, Pipeline } from '@patchbay/protocol';
+
+/** A pin drawn on a node. */
+export interface PinHandle {
+  /** The concrete pin name (`in_2`), or the family's next free member for the free slot. */
+  readonly name: string;
+  readonly type: PinType;
+  /** The free slot of a family (connecting there allocates `name`). */
+  readonly slot: boolean;
+}
+
+/**
+ * The input pins of a node given the connections into it. Family inputs (`in_`) show each
+ * connected member in order plus one free slot.
+ */
+export function inputHandles(
+  inputs: readonly PinSpec[],
+  nodeId: string,
+  connections: Iterable<Connection>,
+): PinHandle[] {
+  const used = new Set<string>();
+  for (const c of connections) if (c.to.node === nodeId) used.add(c.to.pin);
+  const out: PinHandle[] = [];
+  for (const spec of inputs) {
+    if (!spec.family) {
+      out.push({ name: spec.name, type: spec.type, slot: false });
+      continue;
+    }
+    const members = [...used]
+      .filter((p) => p.startsWith(spec.name) && familyIndex(p) !== undefined)
+      .sort((a, b) => (familyIndex(a) as number) - (familyIndex(b) as number));
+    for (const m of members) out.push({ name: m, type: spec.type, slot: false });
+    out.push({ name: nextFamilyMember(spec.name, used), type: spec.type, slot: true });
+  }
+  return out;
+}
+
+/** The output pins of a node (output families show their first member). */
+export function outputHandles(outputs: readonly PinSpec[]): PinHandle[] {
+  return outputs.map((p) => ({
+    name: p.family ? `${p.name}0` : p.name,
+    type: p.type,
+    slot: false,
+  }));
+}
+
+/** The lowest `prefix<N>` not in `used`. */
+export function nextFamilyMember(prefix: string, used: ReadonlySet<string>): string {
+  for (let i = 0; ; i++) if (!used.has(`${prefix}${i}`)) return `${prefix}${i}`;
+}
+
+/** Where to draw nodes that have no position yet: columns by dependency depth. */
+export function autoLayout(
+  ids: readonly string[],
+  edges: ReadonlyArray<{ from: string; to: string }>,
+): Map<string, { x: number; y: number }> {
+  const depth = new Map<string, number>(ids.map((id) => [id, 0]));
+  // Longest-path depth, bounded by the node count so a cycle cannot loop forever.
+  for (let round = 0; round < ids.length; round++) {
+    let changed = false;
+    for (const e of edges) {
+      const d = (depth.get(e.from) ?? 0) + 1;
+      if (depth.has(e.to) && d > (depth.get(e.to) as number) && d <= ids.length) {
+        depth.set(e.to, d);
+        changed = true;
+      }
+    }
+    if (!changed) break;
+  }
+  const rows = new Map<number, number>();
+  const out = new Map<string, { x: number; y: number }>();
+  for (const id of ids) {
+    const d = depth.get(id) ?? 0;
+    const row = rows.get(d) ?? 0;
+    rows.set(d, row + 1);
+    out.set(id, { x: 40 + d * 280, y: 40 + row * 160 });
+  }
+  return out;
+}
+
+/** The pins of a node kind, as the node catalogue gives them. */
+export interface KindPins {
+  readonly inputs: readonly PinSpec[];
+  readonly outputs: readonly PinSpec[];
+}
+
+/** One node as a canvas draws it. */
+export interface LaidOutNode {
+  readonly id: string;
+  readonly kind: string;
+  readonly position: { readonly x: number; readonly y: number };
+  /** False when the catalogue does not know the kind (an empty catalogue knows every kind). */
+  readonly known: boolean;
+  readonly inputs: readonly PinHandle[];
+  readonly outputs: readonly PinHandle[];
+}
+
+/** Every node of the pipeline, in the document's order, placed and with the pins it shows. */
+export function layOutNodes(
+  pipeline: Pipeline,
+  connections: readonly Connection[],
+  kinds: ReadonlyMap<string, KindPins>,
+): LaidOutNode[] {
+  const ids = Object.keys(pipeline.nodes);
+  const auto = ids.some((id) => !pipeline.nodes[id]?.position)
+    ? autoLayout(
+        ids,
+        connections.map((c) => ({ from: c.from.node, to: c.to.node })),
+      )
+    : undefined;
+  return ids.map((id) => {
+    const node = pipeline.nodes[id] as Pipeline['nodes'][string];
+    const pins = kinds.get(node.kind);
+    return {
+      id,
+      kind: node.kind,
+      position: node.position ?? auto?.get(id) ?? { x: 0, y: 0 },
+      known: pins !== undefined || kinds.size === 0,
+      inputs: pins ? inputHandles(pins.inputs, id, connections) : [],
+      outputs: pins ? outputHandles(pins.outputs) : [],
+    };
+  });
+}
