@@ -14,6 +14,7 @@ import { createCodecRegistry, nodeClock, nodeWorkerSpawner } from '@patchbay/cod
 import { COMPOSITOR_THREADS_SERVICE, LLM_BACKEND_SERVICE, silentLogger } from '@patchbay/engine';
 import type { Clock, EngineServices, Logger, NodeRegistry } from '@patchbay/engine';
 import { createInferenceServices, ensureModel } from '@patchbay/inference';
+import { readPipeline } from '@patchbay/document';
 import { err, ok } from '@patchbay/protocol';
 import type { Result } from '@patchbay/protocol';
 import { Authenticator, requestToken } from './auth/auth';
@@ -32,7 +33,9 @@ import type { Storage } from './storage/storage';
 import { isClientOrigin } from './yjs/room';
 import { RoomManager } from './yjs/room-manager';
 import { PreviewHub, registerPreviewRoute } from './preview/preview-route';
+import { renderFirstPaint } from './web/first-paint';
 import { mountStudio } from './web/studio';
+import type { FirstPaintSource } from './web/studio';
 import { createYjsRoute, createYjsWebSocketServer } from './yjs/yjs-route';
 
 // Shown at `/` only when the studio has not been built (`npm start` builds it first).
@@ -73,6 +76,8 @@ export interface ServerOptions {
   readonly clock?: Clock;
   /** How long an unused Yjs room stays loaded. */
   readonly unloadDelayMs?: number;
+  /** The built studio to serve (default apps/web/dist). */
+  readonly studioDir?: string;
 }
 
 export interface PatchbayServer {
@@ -149,8 +154,24 @@ export function createApp(parts: {
     requireAuth,
   });
   if (parts.previews) registerPreviewRoute(app, { hub: parts.previews, requireAuth });
+  // A session's editor page is drawn from the document before the studio's code runs, for
+  // requests that may read the session (the page's `?token=` counts, as for its sockets).
+  const catalog = parts.registry.list();
+  const firstPaint: FirstPaintSource = async (sessionId, c) => {
+    const who = authenticator.authenticate(requestToken(c.req.raw) ?? c.req.query('token'));
+    if (!who.ok) return undefined;
+    try {
+      const session = await parts.sessions.get(sessionId);
+      if (!session.ok) return undefined;
+      return renderFirstPaint({ sessionId, pipeline: readPipeline(session.value.doc), catalog });
+    } catch (e) {
+      // The page still loads without it: the studio draws the session itself.
+      log.warn({ err: e, session: sessionId }, 'first paint failed');
+      return undefined;
+    }
+  };
   // Last: the studio answers the GETs no route above took (its files and its web routes).
-  if (!mountStudio(app, parts.studioDir)) app.get('/', (c) => c.html(PLACEHOLDER_HTML));
+  if (!mountStudio(app, parts.studioDir, firstPaint)) app.get('/', (c) => c.html(PLACEHOLDER_HTML));
   return app;
 }
 
@@ -268,6 +289,7 @@ export async function createServer(options: ServerOptions): Promise<PatchbayServ
     clock,
     log,
     services,
+    ...(options.studioDir ? { studioDir: options.studioDir } : {}),
   });
   const wss = createYjsWebSocketServer();
   const server = await new Promise<ServerType>((resolve, reject) => {

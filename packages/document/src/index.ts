@@ -35,9 +35,10 @@ export type { EditOptions } from './edits';
 export { stampsOfEvents, storedStamps, sweepStamps } from './stamps';
 export {
   autoLayout,
+  expectedPinAnchor,
   inputHandles,
   layOutNodes,
   nextFamilyMember,
   outputHandles,
 } from './layout';
-export type { KindPins, LaidOutNode, PinHandle } from './layout';
+export type { LaidOutNode, PinHandle } from './layout';

@@ -4,7 +4,7 @@
  * the server's first paint of a session page both draw from this, so they agree node for node.
  */
 import { familyIndex } from '@patchbay/protocol';
-import type { Connection, PinSpec, PinType, Pipeline } from '@patchbay/protocol';
+import type { Connection, KindPins, PinSpec, PinType, Pipeline } from '@patchbay/protocol';
 
 /** A pin drawn on a node. */
 export interface PinHandle {
@@ -84,11 +84,15 @@ export function autoLayout(
   return out;
 }
 
-/** The pins of a node kind, as the node catalogue gives them. */
-export interface KindPins {
-  readonly inputs: readonly PinSpec[];
-  readonly outputs: readonly PinSpec[];
-}
+/**
+ * A node's drawn size before it is measured: the studio's stylesheet makes `.pb-node` 170 px wide
+ * at least, its head and kind line 45 px tall, and each pin row 17 px.
+ */
+const NODE_WIDTH_PX = 170;
+const NODE_HEAD_PX = 45;
+const PIN_ROW_PX = 17;
+/** Below the last pin row. */
+const NODE_BOTTOM_PX = 6;
 
 /** One node as a canvas draws it. */
 export interface LaidOutNode {
@@ -99,6 +103,30 @@ export interface LaidOutNode {
   readonly known: boolean;
   readonly inputs: readonly PinHandle[];
   readonly outputs: readonly PinHandle[];
+  /** The size it is expected to draw at (a long id or kind can make it wider). */
+  readonly size: { readonly width: number; readonly height: number };
+}
+
+/**
+ * Where a connection meets a pin of a node that is not drawn: the node's right edge for an
+ * output, its left edge for an input, at the middle of the pin's row (the rows sit at the
+ * bottom of the node).
+ */
+export function expectedPinAnchor(
+  node: LaidOutNode,
+  pin: string,
+  side: 'in' | 'out',
+): { x: number; y: number } {
+  const pins = side === 'in' ? node.inputs : node.outputs;
+  const row = Math.max(
+    0,
+    pins.findIndex((p) => p.name === pin),
+  );
+  const rows = Math.max(node.inputs.length, node.outputs.length);
+  return {
+    x: node.position.x + (side === 'out' ? node.size.width : 0),
+    y: node.position.y + node.size.height - NODE_BOTTOM_PX - PIN_ROW_PX * (rows - row - 0.5),
+  };
 }
 
 /** Every node of the pipeline, in the document's order, placed and with the pins it shows. */
@@ -117,13 +145,19 @@ export function layOutNodes(
   return ids.map((id) => {
     const node = pipeline.nodes[id] as Pipeline['nodes'][string];
     const pins = kinds.get(node.kind);
+    const inputs = pins ? inputHandles(pins.inputs, id, connections) : [];
+    const outputs = pins ? outputHandles(pins.outputs) : [];
     return {
       id,
       kind: node.kind,
       position: node.position ?? auto?.get(id) ?? { x: 0, y: 0 },
       known: pins !== undefined || kinds.size === 0,
-      inputs: pins ? inputHandles(pins.inputs, id, connections) : [],
-      outputs: pins ? outputHandles(pins.outputs) : [],
+      inputs,
+      outputs,
+      size: {
+        width: NODE_WIDTH_PX,
+        height: NODE_HEAD_PX + PIN_ROW_PX * Math.max(inputs.length, outputs.length),
+      },
     };
   });
 }

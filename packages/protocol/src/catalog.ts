@@ -20,3 +20,33 @@ export interface KindCatalog {
   /** The entry for `kind`, or undefined when the kind is unknown. */
   lookup(kind: string): KindEntry | undefined;
 }
+
+/** The palette category of a kind: the prefix before the first `::` (`video::compositor` → `video`). */
+export function kindCategory(kind: string): string {
+  const at = kind.indexOf('::');
+  return at <= 0 ? 'other' : kind.slice(0, at);
+}
+
+/**
+ * Kinds grouped by category (categories sorted, kinds in the order given), filtered by a search
+ * over kind and description: the studio's palette, and the server's first paint of it.
+ */
+export function groupKinds<K extends { readonly kind: string; readonly description: string }>(
+  kinds: readonly K[],
+  search = '',
+): Array<{ category: string; kinds: K[] }> {
+  const q = search.trim().toLowerCase();
+  const groups = new Map<string, K[]>();
+  for (const k of kinds) {
+    if (q !== '' && !k.kind.toLowerCase().includes(q) && !k.description.toLowerCase().includes(q))
+      continue;
+    const c = kindCategory(k.kind);
+    const list = groups.get(c);
+    if (list) list.push(k);
+    else groups.set(c, [k]);
+  }
+  return [...groups.keys()].sort().map((category) => ({
+    category,
+    kinds: groups.get(category) as K[],
+  }));
+}

@@ -200,3 +200,4 @@ export {
   YAML_MAX_NESTING,
 } from './yaml';
 export type { KindCatalog, KindEntry, KindPins } from './catalog';
+export { groupKinds, kindCategory } from './catalog';

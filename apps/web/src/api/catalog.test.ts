@@ -1,5 +1,6 @@
+import { groupKinds, kindCategory } from '@patchbay/protocol';
 import { describe, expect, it } from 'vitest';
-import { groupKinds, kindCatalogOf, kindCategory, parseNodeCatalog } from './catalog';
+import { kindCatalogOf, parseNodeCatalog } from './catalog';
 
 const body = {
   nodes: [

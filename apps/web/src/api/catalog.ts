@@ -55,33 +55,6 @@ export function parseNodeCatalog(body: unknown): NodeKindInfo[] {
   return out.sort((a, b) => (a.kind < b.kind ? -1 : a.kind > b.kind ? 1 : 0));
 }
 
-/** The palette category of a kind: the prefix before the first `::` (`video::compositor` → `video`). */
-export function kindCategory(kind: string): string {
-  const at = kind.indexOf('::');
-  return at <= 0 ? 'other' : kind.slice(0, at);
-}
-
-/** Kinds grouped by category (categories sorted), filtered by a search over kind and description. */
-export function groupKinds(
-  kinds: readonly NodeKindInfo[],
-  search = '',
-): Array<{ category: string; kinds: NodeKindInfo[] }> {
-  const q = search.trim().toLowerCase();
-  const groups = new Map<string, NodeKindInfo[]>();
-  for (const k of kinds) {
-    if (q !== '' && !k.kind.toLowerCase().includes(q) && !k.description.toLowerCase().includes(q))
-      continue;
-    const c = kindCategory(k.kind);
-    const list = groups.get(c);
-    if (list) list.push(k);
-    else groups.set(c, [k]);
-  }
-  return [...groups.keys()].sort().map((category) => ({
-    category,
-    kinds: groups.get(category) as NodeKindInfo[],
-  }));
-}
-
 /**
  * Pins numbered by a param (`in_0`, `in_1` when `num_inputs: 2`) are listed for the kind's
  * defaults only; read as a family so a pipeline with more of them still validates here (the

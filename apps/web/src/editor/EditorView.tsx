@@ -2,6 +2,8 @@ import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { addNode } from '@patchbay/document';
 import type { Pipeline } from '@patchbay/protocol';
 import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
+import { firstPaintViewport } from '../session/first-paint';
+import type { Viewport } from '../session/first-paint';
 import { useConnectionState, usePipeline } from '../session/hooks';
 import { useSession } from '../session/session-context';
 import { flowEdges, flowNodes } from './flow-elements';
@@ -26,8 +28,10 @@ type SideTab = 'inspector' | 'compositor' | 'yaml';
 
 /** `/s/:id`: palette, canvas, inspector / compositor / YAML, and the monitor panel. */
 export function EditorView() {
-  const { conn, kinds, runtime } = useSession();
+  const { conn, kinds, runtime, sessionId } = useSession();
   const pipeline = usePipeline(conn);
+  // The server's first paint of this page fitted the canvas: open on the same viewport.
+  const [viewport] = useState(() => firstPaintViewport(sessionId));
   // A document already synced (the page load's early connection) draws in React Flow's first
   // commit; otherwise the canvas's nodes arrive through its props as the document does.
   const [initial] = useState(() => {
@@ -40,12 +44,18 @@ export function EditorView() {
   });
   return (
     <ReactFlowProvider initialNodes={initial.nodes} initialEdges={initial.edges}>
-      <EditorLayout pipeline={pipeline} />
+      <EditorLayout pipeline={pipeline} initialViewport={viewport} />
     </ReactFlowProvider>
   );
 }
 
-function EditorLayout({ pipeline }: { pipeline: Pipeline }) {
+function EditorLayout({
+  pipeline,
+  initialViewport,
+}: {
+  pipeline: Pipeline;
+  initialViewport: Viewport | undefined;
+}) {
   const { conn } = useSession();
   const flow = useReactFlow();
   const [selected, setSelected] = useState<string | undefined>();
@@ -90,7 +100,13 @@ function EditorLayout({ pipeline }: { pipeline: Pipeline }) {
     <div className={`editor${monitorOpen ? ' with-monitor' : ''}`}>
       <EditorToolbar monitorOpen={monitorOpen} onToggleMonitor={() => setMonitorOpen((v) => !v)} />
       <Palette onAdd={(k) => add(k)} />
-      <GraphCanvas pipeline={pipeline} selected={selected} onSelect={setSelected} onAdd={add} />
+      <GraphCanvas
+        pipeline={pipeline}
+        initialViewport={initialViewport}
+        selected={selected}
+        onSelect={setSelected}
+        onAdd={add}
+      />
       <aside className="side">
         <div className="side-tabs" role="tablist">
           {(['inspector', 'compositor', 'yaml'] as const).map((t) => (

@@ -9,7 +9,9 @@ import { connect, disconnect, removeNode, setPosition } from '@patchbay/document
 import type { Connection, Pipeline } from '@patchbay/protocol';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { CommitThrottle } from '../compositor/commit-throttle';
-import { usePeers } from '../session/hooks';
+import { dismissFirstPaint, useDismissFirstPaintWhen } from '../session/first-paint';
+import type { Viewport } from '../session/first-paint';
+import { useConnectionState, usePeers } from '../session/hooks';
 import { useSession } from '../session/session-context';
 import { showToast } from '../ui/toasts';
 import { flowEdges, flowNodes } from './flow-elements';
@@ -37,13 +39,28 @@ function sameNode(a: PipelineFlowNode, b: PipelineFlowNode): boolean {
 /** The React Flow canvas bound to the shared document. */
 export function GraphCanvas(props: {
   pipeline: Pipeline;
+  /** Where the canvas opens (the server's first paint fitted it); otherwise it fits the graph. */
+  initialViewport?: Viewport | undefined;
   selected: string | undefined;
   onSelect: (id: string | undefined) => void;
   onAdd: (kind: string, at?: { x: number; y: number }) => void;
 }) {
-  const { conn, kinds, runtime } = useSession();
+  const { conn, kinds, runtime, sessionId } = useSession();
   const { pipeline } = props;
   const flow = useReactFlow();
+  const { synced } = useConnectionState(conn);
+  const canvasRef = useRef<HTMLDivElement>(null);
+
+  // The server's first paint stays over the page until this canvas has drawn every node of the
+  // synced document, and goes when the canvas does (another view, another session).
+  const nodeCount = Object.keys(pipeline.nodes).length;
+  const drawn = useCallback(
+    () =>
+      nodeCount === 0 || (canvasRef.current?.querySelectorAll('.react-flow__node').length ?? 0) > 0,
+    [nodeCount],
+  );
+  useDismissFirstPaintWhen(sessionId, synced, drawn);
+  useEffect(() => dismissFirstPaint, []);
   const peers = usePeers(conn);
   const connections = useMemo(() => Object.values(pipeline.connections), [pipeline]);
 
@@ -258,6 +275,7 @@ export function GraphCanvas(props: {
 
   return (
     <div
+      ref={canvasRef}
       className="canvas"
       data-testid="canvas"
       onPointerMove={onPointerMove}
@@ -291,8 +309,10 @@ export function GraphCanvas(props: {
         onSelectionChange={onSelectionChange}
         onPaneClick={() => props.onSelect(undefined)}
         deleteKeyCode={['Backspace', 'Delete']}
-        fitView
-        fitViewOptions={{ maxZoom: 1 }}
+        onlyRenderVisibleElements
+        {...(props.initialViewport
+          ? { defaultViewport: props.initialViewport }
+          : { fitView: true, fitViewOptions: { maxZoom: 1 } })}
         colorMode="dark"
         proOptions={{ hideAttribution: true }}
       >

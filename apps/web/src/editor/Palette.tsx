@@ -1,5 +1,5 @@
+import { groupKinds } from '@patchbay/protocol';
 import { useState } from 'react';
-import { groupKinds } from '../api/catalog';
 import { useSession } from '../session/session-context';
 
 /** The MIME type a palette entry carries when dragged onto the canvas. */

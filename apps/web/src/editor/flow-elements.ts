@@ -11,15 +11,6 @@ import type { NodeKindInfo } from '../api/catalog';
 import type { RuntimeState } from '../monitor/runtime-state';
 import type { PipelineFlowNode, PipelineNodeData } from './PipelineNodeView';
 
-/**
- * A node's drawn size before it is measured (styles.css: `.pb-node` is 170 px wide at least;
- * head and kind take 45 px, each pin row 17 px). With a size, React Flow draws nodes and fits
- * the view in the first pass instead of drawing them hidden to measure them first.
- */
-const NODE_WIDTH_PX = 170;
-const NODE_HEAD_PX = 45;
-const PIN_ROW_PX = 17;
-
 export interface PeerMark {
   readonly name: string;
   readonly color: string;
@@ -62,8 +53,10 @@ export function flowNodes(input: FlowNodesInput): PipelineFlowNode[] {
       position: input.dragging?.[id] ?? laid.position,
       data,
       selected: input.selected === id,
-      initialWidth: NODE_WIDTH_PX,
-      initialHeight: NODE_HEAD_PX + PIN_ROW_PX * Math.max(data.inputs.length, data.outputs.length),
+      // With a size, React Flow draws nodes and fits the view in the first pass instead of
+      // drawing them hidden to measure them first.
+      initialWidth: laid.size.width,
+      initialHeight: laid.size.height,
       ...(measured ? { measured } : {}),
     };
   });

@@ -4,6 +4,7 @@ import type { ViewStamp } from '@patchbay/protocol';
 import { useCatalog } from '../api/use-catalog';
 import { EditorView } from '../editor/EditorView';
 import { controlClient } from './control';
+import { dismissFirstPaint } from './first-paint';
 import { useConnectionState, useRuntime, useSessionConnection } from './hooks';
 import { Link } from '../ui/Link';
 import { PresenceAvatars } from './PresenceAvatars';
@@ -28,8 +29,13 @@ export function SessionPage(props: { sessionId: string; view: 'editor' | 'monito
   const runtime = useRuntime(control, props.sessionId, isStale);
   const slot = document.getElementById('topbar-slot');
   // Re-render when the connection is refused for good (4401/4403/4404).
-  const { synced } = useConnectionState(conn);
+  const { synced, status } = useConnectionState(conn);
   const [deleted, setDeleted] = useState(false);
+  // The server's first paint of the editor is not what the page shows when the session is gone
+  // or cannot be reached: the page's own message is.
+  useEffect(() => {
+    if (conn?.refused || deleted || status === 'offline') dismissFirstPaint();
+  }, [conn?.refused, deleted, status]);
   useEffect(
     () =>
       control.onEvent((e) => {
