@@ -17,10 +17,17 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Starts apps/server/src/main.ts; resolves with its URL once it logs it listening. */
 export async function startServer(
   dataDir: string,
+  token?: string,
 ): Promise<{ url: string; stop: () => Promise<void> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
     cwd: repo,
-    env: { ...process.env, PORT: '0', PATCHBAY_DATA_DIR: dataDir, LOG_LEVEL: 'info' },
+    env: {
+      ...process.env,
+      PORT: '0',
+      PATCHBAY_DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      ...(token ? { PATCHBAY_TOKENS: `${token}:bench:admin` } : {}),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((res, rej) => {
@@ -52,13 +59,19 @@ export interface Studio {
   close(): Promise<void>;
 }
 
-/** Needs the built studio (`npx vite build apps/web`). */
-export async function startStudio(dataDirPrefix: string): Promise<Studio> {
+/**
+ * Needs the built studio (`npx vite build apps/web`). With `token`, the server requires it (one
+ * admin token) and `createSession` sends it.
+ */
+export async function startStudio(
+  dataDirPrefix: string,
+  options: { token?: string } = {},
+): Promise<Studio> {
   if (!existsSync(join(repo, 'apps/web/dist/index.html'))) {
     throw new Error('the studio is not built: run npx vite build apps/web first');
   }
   const dataDir = mkdtempSync(join(tmpdir(), dataDirPrefix));
-  const server = await startServer(dataDir);
+  const server = await startServer(dataDir, options.token);
   const browser = await chromium.launch({
     executablePath: process.env.PATCHBAY_CHROMIUM ?? '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-dev-shm-usage'],
@@ -69,7 +82,10 @@ export async function startStudio(dataDirPrefix: string): Promise<Studio> {
     async createSession(name, yaml) {
       const created = await fetch(`${server.url}/api/v1/sessions`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: {
+          'content-type': 'application/json',
+          ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
+        },
         body: JSON.stringify({ name, yaml }),
       });
       if (created.status !== 201) throw new Error(`session: ${await created.text()}`);

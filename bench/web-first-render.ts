@@ -9,6 +9,9 @@
  * - Both are read in the page: each animation frame counts the nodes drawn, and a task queued
  *   from that frame stamps the time (it runs once the frame is painted). The count to reach is
  *   the number of nodes the live editor finally shows on screen.
+ * - Loads alternate between pages with the first paint and without it (`without_first_paint`:
+ *   the page URL carries no token, so the server sends the plain page, and the studio connects
+ *   with the token it finds stored); each figure is the median of `WEB_BENCH_LOADS` (3) cold loads.
  * - `blank_page_ms` is the same kind of measure for an empty page (the server's `/healthz`): the
  *   part no studio code can shorten.
  *
@@ -25,6 +28,9 @@ import type { Page } from '@playwright/test';
 
 const NODES = 200;
 const EDITS = Number(process.env.WEB_BENCH_EDITS ?? 100);
+/** Cold loads of each kind (with and without the first paint); the figures are medians. */
+const LOADS = Number(process.env.WEB_BENCH_LOADS ?? 3);
+const TOKEN = 'bench-token';
 /** A node in the middle of the grid: the canvas fits the graph around it, so it is on screen. */
 const EDITED = 'text_110';
 
@@ -55,8 +61,56 @@ async function waitSynced(page: Page): Promise<void> {
   await page.waitForSelector('[data-testid="session"][data-synced="true"]');
 }
 
+/** The page's own record of each frame: [time, first-paint nodes, live nodes, first paint up]. */
+const FRAME_RECORDER = `(() => {
+  const frames = (window.__frames = []);
+  const tick = () => {
+    const first = document.querySelector('#pb-first-paint[data-viewport]');
+    const painted = first ? first.querySelectorAll('.react-flow__node:not([hidden])').length : 0;
+    const live = document.querySelectorAll('#root .react-flow .pb-node').length;
+    const covered = document.getElementById('pb-first-paint') !== null;
+    setTimeout(() => frames.push([performance.now(), painted, live, covered]));
+    if (frames.length < 20000) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})()`;
+
+/** Where a load's time went: the studio's performance marks and resource timing. */
+const PHASES = `(() => {
+  const at = (name) => performance.getEntriesByName(name)[0]?.startTime;
+  const nav = performance.getEntriesByType('navigation')[0];
+  // The scripts index.html names (requested while the page was parsed), not later chunks.
+  const scripts = performance
+    .getEntriesByType('resource')
+    .filter((r) => r.name.endsWith('.js') && r.startTime <= (nav?.domInteractive ?? 0));
+  return {
+    html_ms: nav?.responseEnd,
+    scripts_loaded_ms: Math.max(...scripts.map((r) => r.responseEnd)),
+    first_contentful_paint_ms: at('first-contentful-paint'),
+    document_received_ms: at('patchbay:document-received'),
+    studio_code_running_ms: at('patchbay:studio-code-running'),
+    document_synced_ms: at('patchbay:document-synced'),
+  };
+})()`;
+
+interface Load {
+  readonly page: Page;
+  readonly firstRenderMs: number;
+  readonly editorReadyMs: number;
+  readonly onScreen: number;
+  readonly phases: Record<string, number | undefined>;
+}
+
+const median = (values: readonly number[]): number =>
+  percentile(
+    [...values].sort((x, y) => x - y),
+    50,
+  );
+
 async function main(): Promise<void> {
-  const studio = await startStudio('patchbay-web-bench-');
+  // With a token, a page URL without one gets the plain page (no first paint) while the studio
+  // still connects with the token it stored: the same server serves both kinds of load.
+  const studio = await startStudio('patchbay-web-bench-', { token: TOKEN });
   const { browser, url: serverUrl } = studio;
   try {
     const id = await studio.createSession('bench', pipelineYaml());
@@ -65,63 +119,62 @@ async function main(): Promise<void> {
       return context.newPage();
     };
 
-    // First render and editor ready, stamped in the page after each frame (see above).
-    const a = await open();
-    await a.addInitScript(`(() => {
-      const frames = (window.__frames = []);
-      const tick = () => {
-        const first = document.querySelector('#pb-first-paint[data-viewport]');
-        const painted = first ? first.querySelectorAll('.react-flow__node:not([hidden])').length : 0;
-        const live = document.querySelectorAll('#root .react-flow .pb-node').length;
-        const covered = document.getElementById('pb-first-paint') !== null;
-        setTimeout(() => frames.push([performance.now(), painted, live, covered]));
-        if (frames.length < 20000) requestAnimationFrame(tick);
-      };
-      requestAnimationFrame(tick);
-    })()`);
-    await a.goto(`${serverUrl}/s/${id}`, { waitUntil: 'commit' });
-    await waitSynced(a);
-    await a.waitForFunction(
-      `!document.getElementById('pb-first-paint') &&
-        document.querySelectorAll('#root .react-flow .pb-node').length > 0`,
-      undefined,
-      { timeout: 120_000 },
-    );
-    await a.waitForTimeout(500);
-    // The nodes the live editor shows on screen: what both renders must draw.
-    const onScreen = (await a.evaluate(`(() => {
-      const c = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
-      return [...document.querySelectorAll('#root .react-flow .pb-node')].filter((e) => {
-        const r = e.getBoundingClientRect();
-        return r.right > c.left && r.left < c.right && r.bottom > c.top && r.top < c.bottom;
-      }).length;
-    })()`)) as number;
-    const frames = (await a.evaluate('window.__frames')) as Array<
-      [number, number, number, boolean]
-    >;
-    const firstRenderMs = frames.find(
-      ([, painted, live, covered]) => (covered ? painted : live) >= onScreen,
-    )?.[0];
-    const editorReadyMs = frames.find(([, , live, covered]) => !covered && live >= onScreen)?.[0];
-    if (firstRenderMs === undefined || editorReadyMs === undefined)
-      throw new Error('the page never drew the session');
-    // Where the time went: the studio's performance marks and when its scripts had arrived.
-    const phases = (await a.evaluate(`(() => {
-      const at = (name) => performance.getEntriesByName(name)[0]?.startTime;
-      const nav = performance.getEntriesByType('navigation')[0];
-      // The scripts index.html names (requested while the page was parsed), not later chunks.
-      const scripts = performance
-        .getEntriesByType('resource')
-        .filter((r) => r.name.endsWith('.js') && r.startTime <= (nav?.domInteractive ?? 0));
-      return {
-        html_ms: nav?.responseEnd,
-        scripts_loaded_ms: Math.max(...scripts.map((r) => r.responseEnd)),
-        document_received_ms: at('patchbay:document-received'),
-        studio_code_running_ms: at('patchbay:studio-code-running'),
-        document_synced_ms: at('patchbay:document-synced'),
-        first_contentful_paint_ms: at('first-contentful-paint'),
-      };
-    })()`)) as Record<string, number | undefined>;
+    /** One cold load of the editor, with the server's first paint or without it. */
+    const load = async (firstPaint: boolean): Promise<Load> => {
+      const page = await open();
+      await page.addInitScript(FRAME_RECORDER);
+      if (!firstPaint)
+        await page.addInitScript(`localStorage.setItem('patchbay.token', '${TOKEN}')`);
+      const query = firstPaint ? `?token=${TOKEN}` : '';
+      await page.goto(`${serverUrl}/s/${id}${query}`, { waitUntil: 'commit' });
+      await waitSynced(page);
+      await page.waitForFunction(
+        `!document.getElementById('pb-first-paint') &&
+          document.querySelectorAll('#root .react-flow .pb-node').length > 0`,
+        undefined,
+        { timeout: 120_000 },
+      );
+      await page.waitForTimeout(500);
+      // The nodes the live editor shows on screen: what both renders must draw.
+      const onScreen = (await page.evaluate(`(() => {
+        const c = document.querySelector('[data-testid="canvas"]').getBoundingClientRect();
+        return [...document.querySelectorAll('#root .react-flow .pb-node')].filter((e) => {
+          const r = e.getBoundingClientRect();
+          return r.right > c.left && r.left < c.right && r.bottom > c.top && r.top < c.bottom;
+        }).length;
+      })()`)) as number;
+      const frames = (await page.evaluate('window.__frames')) as Array<
+        [number, number, number, boolean]
+      >;
+      const firstRenderMs = frames.find(
+        ([, painted, live, covered]) => (covered ? painted : live) >= onScreen,
+      )?.[0];
+      const editorReadyMs = frames.find(([, , live, covered]) => !covered && live >= onScreen)?.[0];
+      if (firstRenderMs === undefined || editorReadyMs === undefined)
+        throw new Error('the page never drew the session');
+      const phases = (await page.evaluate(PHASES)) as Record<string, number | undefined>;
+      return { page, firstRenderMs, editorReadyMs, onScreen, phases };
+    };
+
+    // Loads alternate between the two kinds, so both see the same machine.
+    const withPaint: Load[] = [];
+    const without: Load[] = [];
+    for (let i = 0; i < LOADS; i++) {
+      for (const [kind, list] of [
+        [true, withPaint],
+        [false, without],
+      ] as const) {
+        const l = await load(kind);
+        list.push(l);
+        await l.page.context().close();
+      }
+    }
+    const summary = (loads: readonly Load[]) => ({
+      first_render_ms: round(median(loads.map((l) => l.firstRenderMs))),
+      editor_ready_ms: round(median(loads.map((l) => l.editorReadyMs))),
+      runs: loads.map((l) => [round(l.firstRenderMs), round(l.editorReadyMs)]),
+    });
+    const phases = (withPaint[withPaint.length - 1] as Load).phases;
 
     // The same measure for a page with nothing in it (the server's /healthz JSON): what a new
     // renderer, the navigation and this harness cost before any of the studio's work.
@@ -138,9 +191,12 @@ async function main(): Promise<void> {
     ).jsonValue()) as number;
     await blank.context().close();
 
+    const a = await open();
     const b = await open();
-    await b.goto(`${serverUrl}/s/${id}`);
-    await waitSynced(b);
+    for (const page of [a, b]) {
+      await page.goto(`${serverUrl}/s/${id}?token=${TOKEN}`);
+      await waitSynced(page);
+    }
     for (const page of [a, b]) {
       await page.click(`[data-testid="node-title-${EDITED}"]`);
       await page.waitForSelector(`[data-testid="inspector"][data-node-id="${EDITED}"]`);
@@ -172,9 +228,9 @@ async function main(): Promise<void> {
       `${JSON.stringify({
         bench: 'web-first-render',
         nodes: NODES,
-        first_render_ms: round(firstRenderMs),
-        editor_ready_ms: round(editorReadyMs),
-        nodes_on_screen: onScreen,
+        ...summary(withPaint),
+        without_first_paint: summary(without),
+        nodes_on_screen: (withPaint[0] as Load).onScreen,
         blank_page_ms: round(blankMs),
         phases_ms: Object.fromEntries(
           Object.entries(phases).map(([k, v]) => [k, v === undefined ? null : round(v)]),
