@@ -87,6 +87,8 @@ const PHASES = `(() => {
     html_ms: nav?.responseEnd,
     scripts_loaded_ms: Math.max(...scripts.map((r) => r.responseEnd)),
     first_contentful_paint_ms: at('first-contentful-paint'),
+    first_paint_parsed_ms: at('patchbay:first-paint-parsed'),
+    first_paint_frame_ms: at('patchbay:first-paint-frame'),
     document_received_ms: at('patchbay:document-received'),
     studio_code_running_ms: at('patchbay:studio-code-running'),
     document_synced_ms: at('patchbay:document-synced'),

@@ -40,7 +40,7 @@ type Boxes = Record<string, { x: number; y: number; width: number; height: numbe
 async function nodeBoxes(page: Page, scope: string): Promise<Boxes> {
   return page.evaluate((sel) => {
     const out: Record<string, { x: number; y: number; width: number; height: number }> = {};
-    for (const el of document.querySelectorAll<HTMLElement>(`${sel} .pb-node`)) {
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>(`${sel} .pb-node`))) {
       const r = el.getBoundingClientRect();
       if (r.width > 0)
         out[el.dataset.nodeId ?? ''] = { x: r.x, y: r.y, width: r.width, height: r.height };

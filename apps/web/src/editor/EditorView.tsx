@@ -2,7 +2,7 @@ import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
 import { addNode } from '@patchbay/document';
 import type { Pipeline } from '@patchbay/protocol';
 import { Suspense, lazy, useCallback, useEffect, useState } from 'react';
-import { firstPaintViewport } from '../session/first-paint';
+import { firstPaintView } from '../session/first-paint';
 import type { Viewport } from '../session/first-paint';
 import { useConnectionState, usePipeline } from '../session/hooks';
 import { useSession } from '../session/session-context';
@@ -30,8 +30,9 @@ type SideTab = 'inspector' | 'compositor' | 'yaml';
 export function EditorView() {
   const { conn, kinds, runtime, sessionId } = useSession();
   const pipeline = usePipeline(conn);
-  // The server's first paint of this page fitted the canvas: open on the same viewport.
-  const [viewport] = useState(() => firstPaintViewport(sessionId));
+  // The server's first paint of this page fitted the canvas: open on the same viewport, and
+  // with the canvas's size known, draw the nodes on screen in the first commit.
+  const [view] = useState(() => firstPaintView(sessionId));
   // A document already synced (the page load's early connection) draws in React Flow's first
   // commit; otherwise the canvas's nodes arrive through its props as the document does.
   const [initial] = useState(() => {
@@ -43,8 +44,12 @@ export function EditorView() {
     };
   });
   return (
-    <ReactFlowProvider initialNodes={initial.nodes} initialEdges={initial.edges}>
-      <EditorLayout pipeline={pipeline} initialViewport={viewport} />
+    <ReactFlowProvider
+      initialNodes={initial.nodes}
+      initialEdges={initial.edges}
+      {...(view ? { initialWidth: view.canvas.width, initialHeight: view.canvas.height } : {})}
+    >
+      <EditorLayout pipeline={pipeline} initialViewport={view?.viewport} />
     </ReactFlowProvider>
   );
 }

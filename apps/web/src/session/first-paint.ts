@@ -15,6 +15,18 @@ export interface Viewport {
   readonly zoom: number;
 }
 
+/** The viewport the first paint was fitted to, and the size of the canvas it was fitted in. */
+export interface FirstPaintView {
+  readonly viewport: Viewport;
+  readonly canvas: { readonly width: number; readonly height: number };
+}
+
+/** Comma-separated finite numbers, exactly `count` of them. */
+function numbers(text: string | undefined, count: number): number[] | undefined {
+  const values = (text ?? '').split(',').map(Number);
+  return values.length === count && values.every(Number.isFinite) ? values : undefined;
+}
+
 function element(): HTMLElement | null {
   return typeof document === 'undefined' ? null : document.getElementById(FIRST_PAINT_ID);
 }
@@ -24,14 +36,17 @@ export function hasFirstPaint(sessionId: string): boolean {
   return element()?.dataset.sessionId === sessionId;
 }
 
-/** The viewport the first paint of `sessionId` was fitted to, if it is on screen. */
-export function firstPaintViewport(sessionId: string): Viewport | undefined {
+/** The view the first paint of `sessionId` was fitted to, if it is on screen. */
+export function firstPaintView(sessionId: string): FirstPaintView | undefined {
   const el = element();
   if (el?.dataset.sessionId !== sessionId) return undefined;
-  const [x, y, zoom, ...rest] = (el.dataset.viewport ?? '').split(',').map(Number);
-  if (x === undefined || y === undefined || zoom === undefined || rest.length > 0) return undefined;
-  if (![x, y, zoom].every(Number.isFinite) || zoom <= 0) return undefined;
-  return { x, y, zoom };
+  const v = numbers(el.dataset.viewport, 3);
+  const c = numbers(el.dataset.canvas, 2);
+  if (!v || !c) return undefined;
+  const [x, y, zoom] = v as [number, number, number];
+  const [width, height] = c as [number, number];
+  if (zoom <= 0 || width <= 0 || height <= 0) return undefined;
+  return { viewport: { x, y, zoom }, canvas: { width, height } };
 }
 
 /** Removes the first paint (nothing when there is none). */
