@@ -35,10 +35,11 @@ export type { EditOptions } from './edits';
 export { stampsOfEvents, storedStamps, sweepStamps } from './stamps';
 export {
   autoLayout,
+  expectedHandles,
   expectedPinAnchor,
   inputHandles,
   layOutNodes,
   nextFamilyMember,
   outputHandles,
 } from './layout';
-export type { LaidOutNode, PinHandle } from './layout';
+export type { ExpectedHandle, LaidOutNode, PinHandle } from './layout';

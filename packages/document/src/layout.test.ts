@@ -1,6 +1,14 @@
 import type { Connection, PinSpec, Pipeline } from '@patchbay/protocol';
 import { describe, expect, it } from 'vitest';
-import { autoLayout, inputHandles, layOutNodes, nextFamilyMember, outputHandles } from './layout';
+import {
+  autoLayout,
+  expectedHandles,
+  expectedPinAnchor,
+  inputHandles,
+  layOutNodes,
+  nextFamilyMember,
+  outputHandles,
+} from './layout';
 
 const video: PinSpec[] = [{ name: 'out', type: 'raw_video' }];
 const compositorIn: PinSpec[] = [{ name: 'in_', type: 'raw_video', family: true }];
@@ -96,5 +104,38 @@ describe('laying out a pipeline', () => {
       connections: {},
     };
     expect(layOutNodes(pipeline, [], new Map())[0]?.known).toBe(true);
+  });
+});
+
+describe('handles of a node not drawn yet', () => {
+  // A compositor with three input rows and one output, at (300, 100). The studio draws it
+  // 170 × 96 with its handles at x = -4 (inputs) and 164 (output), rows from y = 41.5 in steps of
+  // 17, each 10 px square (measured in Chromium).
+  const kinds = new Map([['video::compositor', { inputs: compositorIn, outputs: video }]]);
+  const pipeline: Pipeline = {
+    mode: 'dynamic',
+    nodes: { mix: { kind: 'video::compositor', params: {}, position: { x: 300, y: 100 } } },
+    connections: {},
+  };
+  const connections = [conn('a', 'mix', 'in_0'), conn('b', 'mix', 'in_1')];
+  const [mix] = layOutNodes(pipeline, connections, kinds);
+
+  it('are where the studio draws them', () => {
+    if (!mix) throw new Error('no node');
+    expect(mix.size).toEqual({ width: 170, height: 96 });
+    expect(expectedHandles(mix)).toEqual([
+      { pin: 'in_0', side: 'in', x: -4, y: 41.5, width: 10, height: 10 },
+      { pin: 'in_1', side: 'in', x: -4, y: 58.5, width: 10, height: 10 },
+      { pin: 'in_2', side: 'in', x: -4, y: 75.5, width: 10, height: 10 },
+      { pin: 'out', side: 'out', x: 164, y: 41.5, width: 10, height: 10 },
+    ]);
+  });
+
+  it('anchor connections at their outer edge, mid-row', () => {
+    if (!mix) throw new Error('no node');
+    expect(expectedPinAnchor(mix, 'in_1', 'in')).toEqual({ x: 296, y: 163.5 });
+    expect(expectedPinAnchor(mix, 'out', 'out')).toEqual({ x: 474, y: 146.5 });
+    // An unknown pin is taken as the side's first.
+    expect(expectedPinAnchor(mix, 'nope', 'in')).toEqual({ x: 296, y: 146.5 });
   });
 });

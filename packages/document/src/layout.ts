@@ -86,13 +86,15 @@ export function autoLayout(
 
 /**
  * A node's drawn size before it is measured: the studio's stylesheet makes `.pb-node` 170 px wide
- * at least, its head and kind line 45 px tall, and each pin row 17 px.
+ * at least, its head and kind line 38 px tall, each pin row 17 px, and 7 px below the last row.
  */
 const NODE_WIDTH_PX = 170;
-const NODE_HEAD_PX = 45;
+const PINS_TOP_PX = 38;
 const PIN_ROW_PX = 17;
-/** Below the last pin row. */
-const NODE_BOTTOM_PX = 6;
+const NODE_BOTTOM_PX = 7;
+/** A pin's handle is 10 px square, centred on the node's 1 px border. */
+const HANDLE_PX = 10;
+const BORDER_PX = 1;
 
 /** One node as a canvas draws it. */
 export interface LaidOutNode {
@@ -108,24 +110,52 @@ export interface LaidOutNode {
 }
 
 /**
- * Where a connection meets a pin of a node that is not drawn: the node's right edge for an
- * output, its left edge for an input, at the middle of the pin's row (the rows sit at the
- * bottom of the node).
+ * A pin's handle on a node that has not been drawn, as React Flow measures a drawn one: its box
+ * relative to the node's top-left corner, on the left edge for an input and the right edge for an
+ * output, in the pin's row (the rows follow the head; a node's error or token stream is below
+ * them).
+ */
+export interface ExpectedHandle {
+  readonly pin: string;
+  readonly side: 'in' | 'out';
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+/** Every pin's handle of `node`, inputs first. */
+export function expectedHandles(node: LaidOutNode): ExpectedHandle[] {
+  const handle = (pin: string, side: 'in' | 'out', row: number): ExpectedHandle => ({
+    pin,
+    side,
+    x: (side === 'in' ? BORDER_PX : node.size.width - BORDER_PX) - HANDLE_PX / 2,
+    y: PINS_TOP_PX + PIN_ROW_PX * (row + 0.5) - HANDLE_PX / 2,
+    width: HANDLE_PX,
+    height: HANDLE_PX,
+  });
+  return [
+    ...node.inputs.map((p, row) => handle(p.name, 'in', row)),
+    ...node.outputs.map((p, row) => handle(p.name, 'out', row)),
+  ];
+}
+
+/**
+ * Where a connection meets a pin of a node that has not been drawn, in canvas units: the outer
+ * edge of its handle, at the middle of the pin's row (where React Flow ends an edge). An unknown
+ * pin is taken as the side's first.
  */
 export function expectedPinAnchor(
   node: LaidOutNode,
   pin: string,
   side: 'in' | 'out',
 ): { x: number; y: number } {
-  const pins = side === 'in' ? node.inputs : node.outputs;
-  const row = Math.max(
-    0,
-    pins.findIndex((p) => p.name === pin),
-  );
-  const rows = Math.max(node.inputs.length, node.outputs.length);
+  const handles = expectedHandles(node).filter((h) => h.side === side);
+  const h = handles.find((c) => c.pin === pin) ?? handles[0];
+  if (!h) return { x: node.position.x, y: node.position.y };
   return {
-    x: node.position.x + (side === 'out' ? node.size.width : 0),
-    y: node.position.y + node.size.height - NODE_BOTTOM_PX - PIN_ROW_PX * (rows - row - 0.5),
+    x: node.position.x + h.x + (side === 'out' ? h.width : 0),
+    y: node.position.y + h.y + h.height / 2,
   };
 }
 
@@ -156,7 +186,7 @@ export function layOutNodes(
       outputs,
       size: {
         width: NODE_WIDTH_PX,
-        height: NODE_HEAD_PX + PIN_ROW_PX * Math.max(inputs.length, outputs.length),
+        height: PINS_TOP_PX + PIN_ROW_PX * Math.max(inputs.length, outputs.length) + NODE_BOTTOM_PX,
       },
     };
   });

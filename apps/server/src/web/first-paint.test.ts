@@ -78,7 +78,7 @@ describe('first paint markup', () => {
 
   it('carries each connection for the page to draw, with where its ends are expected', () => {
     expect(html).toMatch(
-      /<path class="react-flow__edge-path" data-source="bars" data-source-pin="out" data-target="mix" data-target-pin="in_0" data-s="180,[\d.]+" data-t="300,[\d.]+"\/>/,
+      /<path class="react-flow__edge-path" data-source="bars" data-source-pin="out" data-target="mix" data-target-pin="in_0" data-s="184,[\d.]+" data-t="296,[\d.]+"\/>/,
     );
   });
 

@@ -22,6 +22,11 @@ import type { PipelineFlowNode } from './PipelineNodeView';
 import { connectionRefusal } from './pins';
 
 const nodeTypes = { pipeline: PipelineNodeView };
+/**
+ * Fitting the view counts every node at its expected size: the nodes off screen have not been
+ * drawn, so React Flow has not measured them (it counts only measured nodes otherwise).
+ */
+const FIT_VIEW = { maxZoom: 1, includeHiddenNodes: true };
 /** Pointer positions sent to others at most this often. */
 const CURSOR_INTERVAL_MS = 50;
 /** Whether two renderings of a node draw the same thing (the data is small plain JSON). */
@@ -312,12 +317,12 @@ export function GraphCanvas(props: {
         onlyRenderVisibleElements
         {...(props.initialViewport
           ? { defaultViewport: props.initialViewport }
-          : { fitView: true, fitViewOptions: { maxZoom: 1 } })}
+          : { fitView: true, fitViewOptions: FIT_VIEW })}
         colorMode="dark"
         proOptions={{ hideAttribution: true }}
       >
         <Background />
-        <Controls />
+        <Controls fitViewOptions={FIT_VIEW} />
         <ViewportPortal>
           {[...peers.entries()].map(([id, p]) =>
             p.cursor && p.user ? (

@@ -84,6 +84,22 @@ describe('canvas elements from the pipeline', () => {
     });
   });
 
+  it('a node not measured yet carries its expected handles; a measured one keeps React Flow’s', () => {
+    const [tone, mix] = flowNodes({
+      pipeline,
+      connections: [wire],
+      kinds,
+      runtime: EMPTY_RUNTIME,
+      measured: { tone: { width: 170, height: 62 } },
+    });
+    expect(tone?.handles).toBeUndefined();
+    expect(mix?.handles).toEqual([
+      { id: 'in_0', type: 'target', position: 'left', x: -4, y: 41.5, width: 10, height: 10 },
+      { id: 'in_1', type: 'target', position: 'left', x: -4, y: 58.5, width: 10, height: 10 },
+      { id: 'out', type: 'source', position: 'right', x: 164, y: 41.5, width: 10, height: 10 },
+    ]);
+  });
+
   it('before the catalogue has loaded every kind is drawn as known, without pins', () => {
     const nodes = flowNodes({
       pipeline,

@@ -3,8 +3,10 @@
  * One function for both uses: the canvas on every change, and the provider's initial nodes on
  * the first render (so a document that is already synced draws in the first commit).
  */
-import type { Edge } from '@xyflow/react';
-import { layOutNodes } from '@patchbay/document';
+import { Position } from '@xyflow/react';
+import type { Edge, NodeHandle } from '@xyflow/react';
+import { expectedHandles, layOutNodes } from '@patchbay/document';
+import type { LaidOutNode } from '@patchbay/document';
 import { connectionId } from '@patchbay/protocol';
 import type { Connection, Pipeline } from '@patchbay/protocol';
 import type { NodeKindInfo } from '../api/catalog';
@@ -57,9 +59,24 @@ export function flowNodes(input: FlowNodesInput): PipelineFlowNode[] {
       // drawing them hidden to measure them first.
       initialWidth: laid.size.width,
       initialHeight: laid.size.height,
-      ...(measured ? { measured } : {}),
+      // Drawn and measured: React Flow keeps the handles it measured. Not yet: where its pins
+      // will be, so React Flow can end connections on a node it has not drawn and does not
+      // have to draw every node once to measure it (only those on screen are drawn).
+      ...(measured ? { measured } : { handles: handlesOf(laid) }),
     };
   });
+}
+
+function handlesOf(laid: LaidOutNode): NodeHandle[] {
+  return expectedHandles(laid).map((h) => ({
+    id: h.pin,
+    type: h.side === 'in' ? 'target' : 'source',
+    position: h.side === 'in' ? Position.Left : Position.Right,
+    x: h.x,
+    y: h.y,
+    width: h.width,
+    height: h.height,
+  }));
 }
 
 /** One React Flow edge per connection. */
